@@ -44,11 +44,19 @@ struct Row {
     std::string source;             // "file.jsonl:12" (or "file.txt:#3" for a text document)
     std::vector<Message> messages;  // alpaca/completion become user (+ system) + assistant
     std::string text;               // text format: the whole document, messages empty
+    // Alpaca rows also keep instruction and input apart, so the alpaca template
+    // can render stanford_alpaca's "### Input:" block (messages hold them joined
+    // by a blank line for the other templates).
+    bool alpaca = false;
+    std::string instruction;
+    std::string input;
 };
 
 struct Segment {
     std::string text;
     bool is_response = false;  // counts for the loss
+    bool bos_before = false;   // a BOS id precedes the text (llama2's later turns)
+    bool eos_after = false;    // an EOS id follows the text (the end of a response)
 };
 
 struct Example {
@@ -96,6 +104,10 @@ struct Dataset {
 
 Dataset build_dataset(const std::string& path, const Tokenizer& tok, const LoadOptions& load,
                       const RenderOptions& render);
+
+// A permutation of 0..n-1 that is the same on every platform (mt19937_64,
+// Fisher–Yates with rejection sampling; std::shuffle's output is not portable).
+std::vector<size_t> shuffled_indices(size_t n, uint64_t seed);
 
 // Deterministic split of examples into train/validation (seeded shuffle, then
 // the last `fraction` go to validation; at least one each when fraction > 0 and

@@ -1,1 +1,592 @@
-// placeholder: to be written
+#include "io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "common/error.h"
+
+namespace droplora::io {
+
+namespace {
+
+using Json = nlohmann::ordered_json;  // ordered: tensors() keeps the header's order
+
+constexpr uint64_t kMaxHeaderBytes = 100000000;  // the reference reader's cap
+constexpr std::size_t kMaxListItems = 1024;      // no shape has this many dimensions
+constexpr const char* kMetadataKey = "__metadata__";
+
+struct DTypeRow {
+    DType dtype;
+    const char* name;
+    std::size_t size;
+};
+
+constexpr DTypeRow kDTypes[] = {
+    {DType::Bool, "BOOL", 1}, {DType::U8, "U8", 1},   {DType::I8, "I8", 1},     {DType::I16, "I16", 2},
+    {DType::U16, "U16", 2},   {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2}, {DType::I32, "I32", 4},
+    {DType::U32, "U32", 4},   {DType::F32, "F32", 4}, {DType::F64, "F64", 8},   {DType::I64, "I64", 8},
+    {DType::U64, "U64", 8},   {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
+};
+
+const DTypeRow& dtype_row(DType d) {
+    for (const auto& row : kDTypes)
+        if (row.dtype == d) return row;
+    throw Error("safetensors: invalid DType value " + std::to_string(static_cast<int>(d)));
+}
+
+// Text from untrusted input (names, JSON snippets, parser messages) goes into one-line error
+// messages: escape control characters and cap the length.
+std::string one_line(const std::string& s, std::size_t max = 200) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > max) out += "...";
+    return out;
+}
+
+std::string quoted(const std::string& s) { return "'" + one_line(s) + "'"; }
+
+std::string tensor_where(const std::string& where, const std::string& name) {
+    return where + ": tensor " + quoted(name);
+}
+
+// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(const std::string& s, std::size_t* bad_at) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned c = p[i];
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c < 0x80) len = 1;
+        else if (c >= 0xc2 && c <= 0xdf) len = 2;
+        else if (c == 0xe0) len = 3, lo = 0xa0;
+        else if (c == 0xed) len = 3, hi = 0x9f;
+        else if (c >= 0xe1 && c <= 0xef) len = 3;
+        else if (c == 0xf0) len = 4, lo = 0x90;
+        else if (c == 0xf4) len = 4, hi = 0x8f;
+        else if (c >= 0xf1 && c <= 0xf3) len = 4;
+        bool ok = len > 0 && i + len <= n;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            const unsigned b = p[i + k];
+            ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
+        }
+        if (!ok) {
+            *bad_at = i;
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+// Parses JSON that must not repeat a key within an object (nlohmann keeps one silently)
+// and nests at most `max_depth` containers deep (bounds memory for hostile input).
+// `describe_duplicate(path, key)` turns the enclosing keys + duplicate key into an error.
+template <class DuplicateFn>
+Json parse_strict_json(const std::string& text, std::size_t max_depth, const std::string& where,
+                       DuplicateFn describe_duplicate) {
+    struct Frame {
+        bool object;
+        std::set<std::string> keys;
+        std::string key;  // the last key seen (objects)
+        std::size_t items = 0;
+    };
+    std::vector<Frame> stack;
+    auto enter = [&](bool object) {
+        if (stack.size() >= max_depth)
+            fail(where, "header JSON nests deeper than " + std::to_string(max_depth) + " levels");
+        stack.push_back(Frame{object, {}, {}, 0});
+    };
+    auto count_item = [&]() {
+        if (stack.empty() || stack.back().object) return;
+        if (++stack.back().items > kMaxListItems) {
+            std::vector<std::string> path;
+            for (const auto& f : stack)
+                if (f.object) path.push_back(f.key);
+            fail(where, "a list under " + quoted(path.empty() ? std::string() : path.back()) + " has more than " +
+                            std::to_string(kMaxListItems) + " items");
+        }
+    };
+    auto callback = [&](int, Json::parse_event_t event, Json& parsed) -> bool {
+        switch (event) {
+            case Json::parse_event_t::object_start:
+                count_item();
+                enter(true);
+                break;
+            case Json::parse_event_t::array_start:
+                count_item();
+                enter(false);
+                break;
+            case Json::parse_event_t::object_end:
+            case Json::parse_event_t::array_end:
+                if (!stack.empty()) stack.pop_back();
+                break;
+            case Json::parse_event_t::key: {
+                Frame& top = stack.back();
+                const std::string& key = parsed.get_ref<const std::string&>();
+                if (!top.keys.insert(key).second) {
+                    std::vector<std::string> path;
+                    for (std::size_t i = 0; i + 1 < stack.size(); ++i)
+                        if (stack[i].object) path.push_back(stack[i].key);
+                    describe_duplicate(path, key);
+                }
+                top.key = key;
+                break;
+            }
+            case Json::parse_event_t::value:
+                count_item();
+                break;
+        }
+        return true;
+    };
+    try {
+        return Json::parse(text, callback);
+    } catch (const Json::exception& e) {
+        std::string msg = e.what();
+        if (const auto close = msg.find("] "); msg.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
+            msg = msg.substr(close + 2);
+        fail(where, "not valid JSON: " + one_line(msg, 300));
+    }
+}
+
+// Reads a JSON integer that must be >= 0 and <= max.
+bool non_negative_int(const Json& v, uint64_t max, uint64_t* out) {
+    if (v.is_number_unsigned()) *out = v.get<uint64_t>();
+    else if (v.is_number_integer() && v.get<int64_t>() >= 0) *out = static_cast<uint64_t>(v.get<int64_t>());
+    else return false;
+    return *out <= max;
+}
+
+bool checked_mul(uint64_t a, uint64_t b, uint64_t* out) {
+    if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) return false;
+    *out = a * b;
+    return true;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+TensorInfo parse_entry(const std::string& name, const Json& entry, const std::string& where) {
+    const std::string tw = tensor_where(where, name);
+    if (!entry.is_object()) fail(tw, std::string("entry is a JSON ") + entry.type_name() + ", not an object");
+    for (const auto& [key, _] : entry.items())
+        if (key != "dtype" && key != "shape" && key != "data_offsets") fail(tw, "unexpected field " + quoted(key));
+    for (const char* key : {"dtype", "shape", "data_offsets"})
+        if (!entry.contains(key)) fail(tw, std::string("missing field '") + key + "'");
+
+    TensorInfo t;
+    t.name = name;
+    const Json& dtype = entry["dtype"];
+    if (!dtype.is_string()) fail(tw, std::string("dtype is a JSON ") + dtype.type_name() + ", not a string");
+    if (!parse_dtype(dtype.get_ref<const std::string&>(), &t.dtype))
+        fail(tw, "unknown dtype " + quoted(dtype.get_ref<const std::string&>()));
+
+    const Json& shape = entry["shape"];
+    if (!shape.is_array()) fail(tw, "shape is not a list of non-negative integers");
+    uint64_t numel = 1;
+    bool overflow = false;
+    for (const Json& d : shape) {
+        uint64_t dim = 0;
+        if (!non_negative_int(d, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), &dim))
+            fail(tw, "shape is not a list of non-negative integers (found " + one_line(d.dump(), 40) + ")");
+        t.shape.push_back(static_cast<int64_t>(dim));
+        overflow = overflow || !checked_mul(numel, dim, &numel);
+    }
+
+    const Json& offsets = entry["data_offsets"];
+    uint64_t begin = 0, end = 0;
+    const uint64_t u64max = std::numeric_limits<uint64_t>::max();
+    if (!offsets.is_array() || offsets.size() != 2 || !non_negative_int(offsets[0], u64max, &begin) ||
+        !non_negative_int(offsets[1], u64max, &end))
+        fail(tw, "data_offsets is not a list of two non-negative integers (found " + one_line(offsets.dump(), 80) + ")");
+    if (end < begin)
+        fail(tw, "data_offsets end " + std::to_string(end) + " is before begin " + std::to_string(begin));
+    t.begin = begin;
+    t.end = end;
+
+    uint64_t nbytes = 0;
+    if (overflow || numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+        !checked_mul(numel, dtype_size(t.dtype), &nbytes))
+        fail(tw, "shape " + shape_text(t.shape) + " of " + dtype_name(t.dtype) + " overflows 64-bit byte counts");
+    if (end - begin != nbytes)
+        fail(tw, "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + ") hold " +
+                     std::to_string(end - begin) + " bytes but shape " + shape_text(t.shape) + " of " +
+                     dtype_name(t.dtype) + " needs " + std::to_string(nbytes));
+    return t;
+}
+
+// Ranges sorted by offset must tile [0, buffer_size) exactly.
+void check_layout(const std::vector<TensorInfo>& tensors, uint64_t buffer_size, const std::string& where) {
+    std::vector<std::size_t> order(tensors.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::tie(tensors[a].begin, tensors[a].end) < std::tie(tensors[b].begin, tensors[b].end);
+    });
+    uint64_t expected = 0;
+    const TensorInfo* prev = nullptr;
+    for (std::size_t i : order) {
+        const TensorInfo& t = tensors[i];
+        const std::string tw = tensor_where(where, t.name);
+        if (t.begin < expected)
+            fail(tw, "data_offsets begin " + std::to_string(t.begin) + " overlaps tensor " + quoted(prev->name) +
+                         " (which ends at " + std::to_string(expected) + ")");
+        if (t.begin > expected)
+            fail(tw, "data_offsets begin " + std::to_string(t.begin) + " leaves a hole of " +
+                         std::to_string(t.begin - expected) + " bytes before it (expected " +
+                         std::to_string(expected) + ")");
+        if (t.end > buffer_size)
+            fail(tw, "data_offsets end " + std::to_string(t.end) + " runs past the data buffer (" +
+                         std::to_string(buffer_size) + " bytes; file truncated?)");
+        expected = t.end;
+        prev = &t;
+    }
+    if (expected != buffer_size)
+        fail(where, std::to_string(buffer_size - expected) + " trailing bytes after the last tensor's data");
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Writes all of `n` bytes, retrying short writes (large tensors exceed one write()).
+void write_all(int fd, const void* data, std::size_t n, const std::string& where) {
+    const auto* p = static_cast<const char*>(data);
+    while (n > 0) {
+        const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            fail(where, "cannot write: " + errno_text());
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+}  // namespace
+
+// ---- dtypes --------------------------------------------------------------------------------------
+
+const char* dtype_name(DType d) { return dtype_row(d).name; }
+std::size_t dtype_size(DType d) { return dtype_row(d).size; }
+
+bool parse_dtype(const std::string& s, DType* out) {
+    for (const auto& row : kDTypes) {
+        if (s == row.name) {
+            *out = row.dtype;
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t TensorInfo::numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+// ---- reader --------------------------------------------------------------------------------------
+
+void SafetensorsFile::parse_header(const std::string& header_json, uint64_t buffer_size, const std::string& where,
+                                   std::vector<TensorInfo>* tensors, std::map<std::string, std::string>* metadata) {
+    std::size_t bad_at = 0;
+    if (!valid_utf8(header_json, &bad_at))
+        fail(where, "header is not valid UTF-8 (bad byte at header offset " + std::to_string(bad_at) + ")");
+    // Depth 3: {name: {field: [dims]}}.
+    const Json header = parse_strict_json(header_json, 3, where, [&](const std::vector<std::string>& path,
+                                                                   const std::string& key) {
+        if (path.empty() && key == kMetadataKey) fail(where, "'__metadata__' appears more than once in the header");
+        if (path.empty()) fail(tensor_where(where, key), "appears more than once in the header");
+        if (path[0] == kMetadataKey) fail(where, "__metadata__: key " + quoted(key) + " appears more than once");
+        if (path.size() == 1) fail(tensor_where(where, path[0]), "field " + quoted(key) + " appears more than once");
+        fail(tensor_where(where, path[0]), "key " + quoted(key) + " under " + quoted(path.back()) +
+                                               " appears more than once");
+    });
+    if (!header.is_object()) fail(where, std::string("header is a JSON ") + header.type_name() + ", not an object");
+
+    std::vector<TensorInfo> parsed;
+    std::map<std::string, std::string> meta;
+    for (const auto& [name, entry] : header.items()) {
+        if (name == kMetadataKey) {
+            if (!entry.is_object()) fail(where, "__metadata__ is not an object of strings");
+            for (const auto& [key, value] : entry.items()) {
+                if (!value.is_string())
+                    fail(where, "__metadata__: value of " + quoted(key) + " is a JSON " + value.type_name() +
+                                    ", not a string");
+                meta[key] = value.get<std::string>();
+            }
+            continue;
+        }
+        parsed.push_back(parse_entry(name, entry, where));
+    }
+    check_layout(parsed, buffer_size, where);
+    *tensors = std::move(parsed);
+    *metadata = std::move(meta);
+}
+
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+    std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
+    f->path_ = path;
+
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(path, "cannot open: " + errno_text());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const std::string why = errno_text();
+        ::close(fd);
+        fail(path, "cannot stat: " + why);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        fail(path, "not a regular file");
+    }
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (size < 8) {
+        ::close(fd);
+        fail(path, "file is " + std::to_string(size) + " bytes, too short for a safetensors header (needs 8)");
+    }
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const std::string map_error = map == MAP_FAILED ? errno_text() : std::string();
+    ::close(fd);  // the mapping keeps the file alive
+    if (map == MAP_FAILED) fail(path, "cannot map into memory: " + map_error);
+    f->map_ = map;  // from here the destructor unmaps, also when validation throws
+    f->map_size_ = size;
+
+    const auto* bytes = static_cast<const uint8_t*>(map);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];  // little-endian u64
+    if (n > kMaxHeaderBytes)
+        fail(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeaderBytes) +
+                       " bytes (not a safetensors file?)");
+    if (8 + n > size)
+        fail(path, "header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) +
+                       " bytes; file truncated?)");
+    const std::string header(reinterpret_cast<const char*>(bytes + 8), static_cast<std::size_t>(n));
+    parse_header(header, size - 8 - n, path, &f->tensors_, &f->metadata_);
+    f->buffer_ = bytes + 8 + n;
+    for (std::size_t i = 0; i < f->tensors_.size(); ++i) f->index_[f->tensors_[i].name] = static_cast<int>(i);
+    return f;
+}
+
+SafetensorsFile::~SafetensorsFile() {
+    if (map_ != nullptr) ::munmap(map_, map_size_);
+}
+
+const TensorInfo* SafetensorsFile::find(const std::string& name) const {
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &tensors_[static_cast<std::size_t>(it->second)];
+}
+
+const TensorInfo& SafetensorsFile::at(const std::string& name) const {
+    const TensorInfo* t = find(name);
+    if (t == nullptr) fail(tensor_where(path_, name), "not in this file");
+    return *t;
+}
+
+// ---- writer --------------------------------------------------------------------------------------
+
+void write_safetensors(const std::string& path, const std::vector<RawTensor>& tensors,
+                       std::map<std::string, std::string> metadata) {
+    std::vector<const RawTensor*> sorted;
+    for (const RawTensor& t : tensors) sorted.push_back(&t);
+    std::sort(sorted.begin(), sorted.end(), [](const RawTensor* a, const RawTensor* b) { return a->name < b->name; });
+
+    metadata["format"] = "pt";  // transformers refuses files without it
+    std::size_t bad_at = 0;
+    for (const auto& [key, value] : metadata)
+        if (!valid_utf8(key, &bad_at) || !valid_utf8(value, &bad_at))
+            fail(path, "metadata " + quoted(key) + " is not valid UTF-8");
+
+    Json header = Json::object();
+    header[kMetadataKey] = Json(metadata);
+    uint64_t offset = 0;
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        const RawTensor& t = *sorted[i];
+        const std::string tw = tensor_where(path, t.name);
+        if (t.name == kMetadataKey) fail(tw, "this name is reserved for metadata");
+        if (!valid_utf8(t.name, &bad_at)) fail(tw, "name is not valid UTF-8");
+        if (i > 0 && sorted[i - 1]->name == t.name) fail(tw, "given more than once");
+        uint64_t numel = 1;
+        for (int64_t d : t.shape)
+            if (d < 0 || !checked_mul(numel, static_cast<uint64_t>(d), &numel))
+                fail(tw, "invalid shape " + shape_text(t.shape));
+        uint64_t nbytes = 0;
+        if (!checked_mul(numel, dtype_size(t.dtype), &nbytes) || nbytes != t.nbytes)
+            fail(tw, "has " + std::to_string(t.nbytes) + " bytes but shape " + shape_text(t.shape) + " of " +
+                         dtype_name(t.dtype) + " needs " + std::to_string(nbytes));
+        if (t.data == nullptr && t.nbytes > 0) fail(tw, "has no data");
+        header[t.name] = Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}};
+        offset += nbytes;
+    }
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data buffer 8-byte aligned
+    uint8_t prefix[8];
+    for (int i = 0; i < 8; ++i) prefix[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
+
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail(path, "cannot create " + tmp + ": " + errno_text());
+    try {
+        write_all(fd, prefix, sizeof prefix, path);
+        write_all(fd, text.data(), text.size(), path);
+        for (const RawTensor* t : sorted) write_all(fd, t->data, t->nbytes, path);
+        // Flushed before the rename, so a crash leaves either the old file or the whole new one.
+        if (::fsync(fd) != 0) fail(path, "cannot flush to disk: " + errno_text());
+    } catch (...) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    if (::close(fd) != 0) {
+        const std::string why = errno_text();
+        ::unlink(tmp.c_str());
+        fail(path, "cannot write: " + why);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string why = errno_text();
+        ::unlink(tmp.c_str());
+        fail(path, "cannot rename " + tmp + " into place: " + why);
+    }
+}
+
+// ---- checkpoint folders ------------------------------------------------------------------------
+
+namespace {
+
+std::string read_small_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, "cannot open: " + errno_text());
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) fail(path, "cannot read: " + errno_text());
+    return s.str();
+}
+
+// Shard names must stay inside the checkpoint folder.
+bool safe_relative_name(const std::string& name) {
+    if (name.empty() || name.front() == '/') return false;
+    for (const auto& part : std::filesystem::path(name))
+        if (part == "..") return false;
+    return true;
+}
+
+}  // namespace
+
+CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
+    namespace fs = std::filesystem;
+    CheckpointFiles ckpt;
+    ckpt.dir_ = model_dir;
+    std::error_code ec;
+    const fs::path dir(model_dir);
+    if (!fs::is_directory(dir, ec)) fail(model_dir, "not a folder (or it does not exist)");
+    const std::string single = (dir / "model.safetensors").string();
+    const std::string index_path = (dir / "model.safetensors.index.json").string();
+
+    // shard path -> tensors the index puts there (empty for a single-file checkpoint)
+    std::vector<std::pair<std::string, std::vector<std::string>>> shards;
+    if (fs::exists(single, ec)) {
+        shards.push_back({single, {}});
+    } else if (fs::exists(index_path, ec)) {
+        const std::string text = read_small_file(index_path);
+        std::size_t bad_at = 0;
+        if (!valid_utf8(text, &bad_at))
+            fail(index_path, "not valid UTF-8 (bad byte at offset " + std::to_string(bad_at) + ")");
+        const Json index = parse_strict_json(text, 64, index_path, [&](const std::vector<std::string>& path,
+                                                                        const std::string& key) {
+            fail(index_path, (path.empty() ? std::string() : quoted(path.back()) + ": ") + "key " + quoted(key) +
+                                 " appears more than once");
+        });
+        if (!index.is_object()) fail(index_path, "not a JSON object");
+        if (!index.contains("weight_map") || !index["weight_map"].is_object())
+            fail(index_path, "missing \"weight_map\" object ({tensor name: shard file})");
+        const Json& weight_map = index["weight_map"];
+        if (weight_map.empty()) fail(index_path, "weight_map lists no tensors");
+        std::map<std::string, std::size_t> shard_slot;
+        for (const auto& [name, file] : weight_map.items()) {
+            if (!file.is_string())
+                fail(index_path, "weight_map: tensor " + quoted(name) + " maps to a JSON " + file.type_name() +
+                                     ", not a file name");
+            const std::string& rel = file.get_ref<const std::string&>();
+            if (!safe_relative_name(rel))
+                fail(index_path, "weight_map: tensor " + quoted(name) + " maps to " + quoted(rel) +
+                                     ", which is not a file inside the folder");
+            const std::string shard = (dir / rel).string();
+            auto [it, fresh] = shard_slot.emplace(shard, shards.size());
+            if (fresh) {
+                if (!fs::is_regular_file(shard, ec))
+                    fail(shard, "shard listed in " + index_path + " (for tensor " + quoted(name) +
+                                    ") does not exist");
+                shards.push_back({shard, {}});
+            }
+            shards[it->second].second.push_back(name);
+        }
+    } else {
+        std::string msg = "no model.safetensors or model.safetensors.index.json";
+        if (fs::exists(dir / "pytorch_model.bin", ec) || fs::exists(dir / "pytorch_model.bin.index.json", ec))
+            msg += "; found pytorch_model.bin, but .bin checkpoints are not supported: convert the model to "
+                   "safetensors (e.g. save_pretrained(..., safe_serialization=True))";
+        fail(model_dir, msg);
+    }
+
+    for (const auto& [shard_path, mapped] : shards) {
+        const int slot = static_cast<int>(ckpt.files_.size());
+        ckpt.files_.push_back(SafetensorsFile::open(shard_path));
+        const SafetensorsFile& file = *ckpt.files_.back();
+        for (const std::string& name : mapped)
+            if (file.find(name) == nullptr)
+                fail(tensor_where(shard_path, name), "listed in " + index_path + " but not in this shard");
+        for (const TensorInfo& t : file.tensors()) {
+            auto [it, fresh] = ckpt.where_.emplace(t.name, std::make_pair(slot, &t));
+            if (!fresh)
+                fail(tensor_where(shard_path, t.name),
+                     "also in " + ckpt.files_[static_cast<std::size_t>(it->second.first)]->path() +
+                         " (a tensor may live in one shard only)");
+        }
+    }
+    return ckpt;
+}
+
+const TensorInfo* CheckpointFiles::find(const std::string& name, const SafetensorsFile** file) const {
+    const auto it = where_.find(name);
+    if (it == where_.end()) {
+        if (file != nullptr) *file = nullptr;
+        return nullptr;
+    }
+    if (file != nullptr) *file = files_[static_cast<std::size_t>(it->second.first)].get();
+    return it->second.second;
+}
+
+std::vector<std::string> CheckpointFiles::names() const {
+    std::vector<std::string> out;
+    out.reserve(where_.size());
+    for (const auto& [name, _] : where_) out.push_back(name);
+    return out;
+}
+
+}  // namespace droplora::io

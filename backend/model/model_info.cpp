@@ -1,1 +1,67 @@
-// placeholder
+#include "model/model_info.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "io/safetensors.h"
+#include "model/llama_config.h"
+
+namespace droplora::model {
+
+ModelInfo inspect_model(const std::string& dir) {
+    namespace fs = std::filesystem;
+    ModelInfo info;
+    info.dir = dir;
+    const LlamaConfig cfg = LlamaConfig::from_file((fs::path(dir) / "config.json").string());
+    const io::CheckpointFiles ckpt = io::CheckpointFiles::open(dir);
+    for (const auto& file : ckpt.files()) {
+        for (const auto& t : file->tensors()) {
+            info.parameters += t.numel();
+            info.dtype_parameters[io::dtype_name(t.dtype)] += t.numel();
+        }
+    }
+    info.architecture = cfg.architecture;
+    info.vocab_size = cfg.vocab_size;
+    info.hidden_size = cfg.hidden_size;
+    info.intermediate_size = cfg.intermediate_size;
+    info.layers = cfg.num_hidden_layers;
+    info.heads = cfg.num_attention_heads;
+    info.kv_heads = cfg.num_key_value_heads;
+    info.head_dim = cfg.head_dim;
+    info.context_length = cfg.max_position_embeddings;
+    info.rope = cfg.rope_description();
+    info.tied_embeddings = cfg.tie_word_embeddings;
+    info.has_tokenizer = fs::exists(fs::path(dir) / "tokenizer.model");
+    return info;
+}
+
+std::string describe(const ModelInfo& info) {
+    std::ostringstream s;
+    auto human = [](int64_t n) {
+        std::ostringstream o;
+        o.precision(3);
+        if (n >= 1000000000) o << n / 1e9 << "B";
+        else if (n >= 1000000) o << n / 1e6 << "M";
+        else if (n >= 1000) o << n / 1e3 << "K";
+        else o << n;
+        return o.str();
+    };
+    s << "model:          " << info.dir << "\n"
+      << "architecture:   " << info.architecture << "\n"
+      << "parameters:     " << human(info.parameters) << " (" << info.parameters << ")\n"
+      << "dtypes:        ";
+    for (const auto& [dtype, count] : info.dtype_parameters) s << " " << dtype << " " << human(count);
+    s << "\n"
+      << "vocab:          " << info.vocab_size << (info.has_tokenizer ? " (tokenizer.model)" : " (no tokenizer.model!)")
+      << "\n"
+      << "layers:         " << info.layers << "\n"
+      << "hidden:         " << info.hidden_size << " (intermediate " << info.intermediate_size << ")\n"
+      << "attention:      " << info.heads << " heads, " << info.kv_heads << " key/value heads, head_dim "
+      << info.head_dim << "\n"
+      << "context:        " << info.context_length << "\n"
+      << "rope:           " << info.rope << "\n"
+      << "embeddings:     " << (info.tied_embeddings ? "tied" : "untied") << "\n";
+    return s.str();
+}
+
+}  // namespace droplora::model

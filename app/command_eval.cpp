@@ -1,0 +1,107 @@
+// droplora inspect / eval: look at a model folder, score a text file.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "cli_args.h"
+#include "commands.h"
+#include "common/error.h"
+#include "data/tokenizer.h"
+#include "io/peft.h"
+#include "model/loader.h"
+#include "model/model_info.h"
+#include "model/scoring.h"
+
+namespace droplora::app {
+
+bool wants_help(const CommandArgs& args) {
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") return true;
+    return false;
+}
+
+int run_inspect(const CommandArgs& argv) {
+    if (wants_help(argv)) {
+        std::cout << "usage: droplora inspect MODEL_DIR [--json]\n"
+                     "Reads config.json and the safetensors headers (no weights are loaded).\n";
+        return 0;
+    }
+    Args args(argv, {}, {"json"});
+    if (args.positional().size() != 1) fail("inspect", "expects exactly one MODEL_DIR (see --help)");
+    const auto info = model::inspect_model(args.positional()[0]);
+    if (args.has("json")) {
+        nlohmann::json j = {{"dir", info.dir},
+                            {"architecture", info.architecture},
+                            {"parameters", info.parameters},
+                            {"dtypes", info.dtype_parameters},
+                            {"vocab_size", info.vocab_size},
+                            {"hidden_size", info.hidden_size},
+                            {"intermediate_size", info.intermediate_size},
+                            {"layers", info.layers},
+                            {"heads", info.heads},
+                            {"kv_heads", info.kv_heads},
+                            {"head_dim", info.head_dim},
+                            {"context_length", info.context_length},
+                            {"rope", info.rope},
+                            {"tied_embeddings", info.tied_embeddings},
+                            {"tokenizer", info.has_tokenizer}};
+        std::cout << j.dump() << "\n";
+    } else {
+        std::cout << model::describe(info);
+    }
+    return 0;
+}
+
+int run_eval(const CommandArgs& argv) {
+    if (wants_help(argv)) {
+        std::cout
+            << "usage: droplora eval --model DIR [--adapter DIR] --text-file FILE [--device D] [--window N]\n"
+               "\n"
+               "Tokenizes FILE's whole text with BOS prepended (per the model's tokenizer policy)\n"
+               "and prints one JSON line {\"loss\": L, \"tokens\": N}: L is the mean next-token\n"
+               "cross-entropy over the N predicted tokens.\n"
+               "\n"
+               "Texts longer than the context C (max_position_embeddings, or --window) are scored\n"
+               "in consecutive windows of C+1 tokens overlapping by one token, so every token\n"
+               "after the first is predicted exactly once; the context restarts at each window.\n"
+               "\n"
+               "--adapter applies a Hugging Face PEFT LoRA folder: W + s·B·A, s = lora_alpha/r\n"
+               "(lora_alpha/√r with use_rslora). An adapter that does not fit the model is an error.\n";
+        return 0;
+    }
+    Args args(argv, {"model", "adapter", "text-file", "device", "window"});
+    const std::string model_dir = args.require("model");
+    const std::string text_path = args.require("text-file");
+
+    std::ifstream in(text_path, std::ios::binary);
+    if (!in) fail(text_path, "cannot open the text file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+
+    auto tokenizer = data::Tokenizer::load(model_dir);
+    std::vector<int64_t> ids = tokenizer->encode(text);
+    if (tokenizer->add_bos()) ids.insert(ids.begin(), tokenizer->bos_id());
+    if (ids.size() < 2) fail(text_path, "has too little text to score (fewer than 2 tokens)");
+
+    model::LoadOptions load;
+    load.device = model::resolve_device(args.get("device", "auto"), "--device");
+    load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+    auto net = model::load_llama(model_dir, load);
+    if (args.has("adapter")) io::load_peft_adapter(*net, args.get("adapter"));
+    net->eval();
+    for (int64_t id : ids)
+        if (id < 0 || id >= net->config().vocab_size)
+            fail(model_dir, "tokenizer produced id " + std::to_string(id) + " beyond vocab_size " +
+                                std::to_string(net->config().vocab_size));
+
+    const auto score = model::score_ids(*net, ids, args.get_int("window", 0));
+    nlohmann::json j = {{"loss", score.loss()}, {"tokens", score.tokens}};
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+}  // namespace droplora::app

@@ -1,0 +1,130 @@
+// droplora train: a YAML run file (+ --set overrides) through the engine, with
+// a one-line terminal progress bar. Ctrl-C stops between steps and leaves a
+// checkpoint; a second Ctrl-C exits at once.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "cli_args.h"
+#include "commands.h"
+#include "common/error.h"
+#include "config/run_config.h"
+#include "train/trainer.h"
+
+namespace droplora::app {
+
+namespace {
+
+train::RunControl* g_control = nullptr;
+
+extern "C" void on_interrupt(int) {
+    if (g_control && !g_control->stop.load()) {
+        g_control->stop.store(true);
+        const char msg[] = "\nstopping after this step (Ctrl-C again to abort)...\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    } else {
+        std::_Exit(130);
+    }
+}
+
+std::string clock_text(double s) {
+    if (!(s >= 0) || s > 1e7) return "--:--";
+    const long t = static_cast<long>(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else std::snprintf(buf, sizeof buf, "%02ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+
+// Prints progress for people (a bar on a terminal, plain lines otherwise).
+class ConsoleObserver : public train::Observer {
+public:
+    explicit ConsoleObserver(bool quiet) : tty_(isatty(STDOUT_FILENO)), quiet_(quiet) {}
+
+    void on_log(const std::string& line) override {
+        clear_bar();
+        std::cout << line << std::endl;
+    }
+    void on_started(int64_t max_steps, int64_t start_step) override {
+        std::cout << "training " << max_steps << " steps" << (start_step ? " from step " + std::to_string(start_step) : "")
+                  << std::endl;
+    }
+    void on_step(const train::StepMetrics& m) override {
+        if (quiet_) return;
+        char line[256];
+        const int width = 24;
+        const int filled = m.max_steps ? static_cast<int>(width * m.step / m.max_steps) : 0;
+        std::string bar(static_cast<size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::snprintf(line, sizeof line, "[%s] %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  %s elapsed  ETA %s",
+                      bar.c_str(), static_cast<long long>(m.step), static_cast<long long>(m.max_steps), m.loss, m.lr,
+                      m.tokens_per_sec, clock_text(m.elapsed_s).c_str(), clock_text(m.eta_s).c_str());
+        if (tty_) {
+            std::cout << "\r" << line << "\x1b[K" << std::flush;
+            bar_shown_ = true;
+        } else {
+            std::cout << line << "\n";
+        }
+    }
+    void on_eval(const train::EvalMetrics& m) override {
+        clear_bar();
+        std::printf("eval @ step %lld: loss %.4f  perplexity %.2f  (%lld tokens)\n", static_cast<long long>(m.step),
+                    m.loss, m.perplexity, static_cast<long long>(m.tokens));
+        std::fflush(stdout);
+    }
+    void on_finished(train::RunOutcome outcome, const std::string& message) override {
+        clear_bar();
+        if (outcome == train::RunOutcome::Finished) std::cout << "finished" << std::endl;
+        if (outcome == train::RunOutcome::Cancelled) std::cout << "stopped" << std::endl;
+        (void)message;  // printed by the caller as the command's error
+    }
+
+private:
+    void clear_bar() {
+        if (bar_shown_) std::cout << "\r\x1b[K";
+        bar_shown_ = false;
+    }
+    bool tty_;
+    bool quiet_;
+    bool bar_shown_ = false;
+};
+
+}  // namespace
+
+int run_train(const CommandArgs& argv) {
+    if (wants_help(argv)) {
+        std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--resume RUN_DIR] [--quiet]\n"
+                     "\n"
+                     "Trains as RUN.yaml says (keys: docs/run-config.md); --set overrides one dotted key,\n"
+                     "e.g. --set train.lr=1e-4 --set adapter.targets=[q_proj,v_proj].\n"
+                     "--resume continues the run in RUN_DIR from its newest checkpoint (its own config.yaml).\n"
+                     "The run folder (output:) receives config.yaml, metrics.jsonl, checkpoints/ and adapter/.\n"
+                     "Ctrl-C stops after the current step and writes a checkpoint.\n";
+        return 0;
+    }
+    Args args(argv, {"config", "resume"}, {"quiet"}, {"set"});
+    config::RunConfig cfg;
+    const std::string resume = args.get("resume");
+    if (args.has("config")) {
+        cfg = config::load_run_config(args.get("config"));
+    } else if (resume.empty()) {
+        fail("train", "--config RUN.yaml (or --resume RUN_DIR) is required");
+    }
+    for (const auto& kv : args.all("set")) config::apply_override(cfg, kv);
+    if (resume.empty()) config::validate(cfg, args.get("config"));
+
+    train::RunControl control;
+    g_control = &control;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    ConsoleObserver observer(args.has("quiet"));
+    const auto result = train::run_training(cfg, observer, control, resume);
+    g_control = nullptr;
+    if (result.outcome == train::RunOutcome::Failed) throw Error(result.message);
+    std::cout << "run folder: " << result.run_dir << "\n";
+    if (!result.last_checkpoint.empty()) std::cout << "last checkpoint: " << result.last_checkpoint << "\n";
+    return result.outcome == train::RunOutcome::Finished ? 0 : 130;
+}
+
+}  // namespace droplora::app

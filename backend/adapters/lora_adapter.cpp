@@ -1,0 +1,128 @@
+#include "adapters/lora_adapter.h"
+
+#include <cmath>
+
+#include <torch/nn/init.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace droplora::adapters {
+
+MaskMode parse_mask_mode(const std::string& s, const std::string& where) {
+    if (s == "none") return MaskMode::None;
+    if (s == "step") return MaskMode::Step;
+    if (s == "token") return MaskMode::Token;
+    if (s == "learned") return MaskMode::Learned;
+    fail(where, "mask mode '" + s + "' is not one of step, token, learned");
+}
+
+const char* mask_mode_name(MaskMode m) {
+    switch (m) {
+        case MaskMode::None: return "none";
+        case MaskMode::Step: return "step";
+        case MaskMode::Token: return "token";
+        case MaskMode::Learned: return "learned";
+    }
+    return "?";
+}
+
+double LoraOptions::scaling() const {
+    return rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / static_cast<double>(rank);
+}
+
+LoraAdapterImpl::LoraAdapterImpl(int64_t in_features, int64_t out_features, const LoraOptions& options)
+    : options_(options), in_features_(in_features), out_features_(out_features) {
+    if (options_.rank < 1) fail("adapter", "rank must be ≥ 1");
+    if (options_.drop_rate <= 0.0) options_.mask = MaskMode::None;
+    lora_A = register_parameter("lora_A", torch::empty({options_.rank, in_features}));
+    lora_B = register_parameter("lora_B", torch::zeros({out_features, options_.rank}));
+    if (options_.mask == MaskMode::Learned)
+        mask_logits = register_parameter("mask_logits", torch::zeros({options_.rank}));
+    keep_sum_ = register_buffer("keep_sum", torch::zeros({options_.rank}));
+    reset_parameters();
+}
+
+void LoraAdapterImpl::reset_parameters() {
+    torch::NoGradGuard no_grad;
+    // PEFT: nn.init.kaiming_uniform_(lora_A, a=√5), i.e. U(−b, b) with b = 1/√in.
+    torch::nn::init::kaiming_uniform_(lora_A, std::sqrt(5.0));
+    lora_B.zero_();
+    if (mask_logits.defined()) mask_logits.normal_(0.0, 0.01);  // distinct logits: the top-k is defined
+}
+
+void LoraAdapterImpl::resample_step_mask() {
+    if (options_.mask != MaskMode::Step) return;
+    const double keep = 1.0 - options_.drop_rate;
+    auto opts = lora_A.options().dtype(torch::kFloat32).requires_grad(false);
+    step_mask_ = torch::bernoulli(torch::full({options_.rank}, keep, opts)).div_(keep);
+}
+
+int64_t LoraAdapterImpl::learned_kept() const {
+    const int64_t r = options_.rank;
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1.0 - options_.drop_rate) * r - 1e-9)));
+}
+
+torch::Tensor LoraAdapterImpl::learned_hard_mask() const {
+    const int64_t r = options_.rank;
+    auto top = std::get<1>(mask_logits.detach().topk(learned_kept()));
+    return torch::zeros({r}, mask_logits.options().requires_grad(false)).index_fill_(0, top, 1.0);
+}
+
+torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
+    const double s = options_.scaling();
+    const auto dtype = x.scalar_type();
+    torch::Tensor in = x.to(lora_A.scalar_type());  // adapters compute in fp32 (bf16 base on CUDA)
+    if (is_training() && options_.dropout > 0.0) in = torch::dropout(in, options_.dropout, true);
+    torch::Tensor z = torch::matmul(in, lora_A.t());  // [..., r]
+
+    torch::Tensor kept;  // [r] fraction of this forward's tokens that kept each channel
+    if (options_.mask == MaskMode::Learned) {
+        // Applied in training and evaluation alike: the learned mask is part of the model.
+        auto hard = learned_hard_mask();
+        auto soft = torch::sigmoid(mask_logits);
+        auto m = hard + soft - soft.detach();  // straight-through: forward hard, backward σ'
+        const double keep = static_cast<double>(learned_kept()) / static_cast<double>(options_.rank);
+        z = z * (m / keep);
+        kept = hard;
+    } else if (is_training() && options_.mask == MaskMode::Step) {
+        if (!step_mask_.defined()) resample_step_mask();
+        z = z * step_mask_;
+        kept = (step_mask_ > 0).to(torch::kFloat32);
+    } else if (is_training() && options_.mask == MaskMode::Token) {
+        auto keep_mask = torch::bernoulli(torch::full_like(z, 1.0 - options_.drop_rate));  // [..., r]
+        z = z * keep_mask / (1.0 - options_.drop_rate);
+        kept = keep_mask.reshape({-1, options_.rank}).mean(0);
+    }
+    if (is_training()) {
+        torch::NoGradGuard no_grad;
+        keep_sum_.add_(kept.defined() ? kept.to(keep_sum_.dtype()) : torch::ones_like(keep_sum_));
+        ++keep_samples_;
+    }
+    return (torch::matmul(z, lora_B.t()) * s).to(dtype);  // [..., out]
+}
+
+torch::Tensor LoraAdapterImpl::take_keep_counts(int64_t* samples) {
+    torch::NoGradGuard no_grad;
+    *samples = keep_samples_;
+    auto out = keep_sum_.clone();
+    keep_sum_.zero_();
+    keep_samples_ = 0;
+    return out;
+}
+
+torch::Tensor LoraAdapterImpl::effective_B() const {
+    torch::NoGradGuard no_grad;
+    if (options_.mask != MaskMode::Learned) return lora_B.detach();
+    auto hard = learned_hard_mask();
+    const double keep = static_cast<double>(learned_kept()) / static_cast<double>(options_.rank);
+    return lora_B.detach() * (hard / keep).unsqueeze(0);
+}
+
+torch::Tensor LoraAdapterImpl::delta_weight() const {
+    torch::NoGradGuard no_grad;
+    return torch::matmul(effective_B().to(torch::kFloat32), lora_A.detach().to(torch::kFloat32)) *
+           options_.scaling();
+}
+
+}  // namespace droplora::adapters

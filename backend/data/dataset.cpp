@@ -1,0 +1,193 @@
+// Rows to training examples: names, tokenization with loss labels, the
+// dataset build and the train/validation split (dataset.h). File reading is in
+// data_formats.cpp, the templates in templates.cpp.
+//
+// Labels (unshifted; the loss shifts them by one):
+//   - the leading BOS never counts;
+//   - response tokens and the EOS after them count;
+//   - prompt tokens (and a BOS that starts a later llama2 turn) count only with
+//     train_on_prompt, which thus counts every token but the leading BOS;
+//   - a text document counts every token but the leading BOS.
+// Truncation keeps the first max_seq_len tokens.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <random>
+
+#include "common/error.h"
+#include "data/tokenizer.h"
+
+namespace droplora::data {
+namespace {
+
+std::string lowered(const std::string& s) {
+    std::string out = s;
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// Whether the tokenizer starts every encoded text with sentencepiece's dummy
+// prefix "▁" (LLaMA's tokenizers do). Then a segment that continues the
+// previous segment's text with a space (llama2's " " + assistant) gives that
+// space to the dummy prefix: encode("hello") == the tail of
+// encode("[/INST] hello"), whereas encode(" hello") would add a second "▁".
+bool adds_dummy_prefix(const Tokenizer& tok) {
+    const std::vector<int64_t> ids = tok.encode("a");
+    return !ids.empty() && tok.id_to_piece(ids.front()).rfind("\xE2\x96\x81", 0) == 0;
+}
+
+// Uniform in [0, bound) from the raw 64-bit stream, rejecting the biased tail
+// (std::uniform_int_distribution is implementation-defined).
+uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
+    const uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+    for (;;) {
+        const uint64_t r = rng();
+        if (r >= threshold) return r % bound;
+    }
+}
+
+}  // namespace
+
+Format parse_format(const std::string& s, const std::string& where) {
+    const std::string v = lowered(s);
+    if (v == "auto") return Format::Auto;
+    if (v == "alpaca") return Format::Alpaca;
+    if (v == "chat") return Format::Chat;
+    if (v == "completion") return Format::Completion;
+    if (v == "text") return Format::Text;
+    fail(where, "unknown data format '" + s + "' (expected auto, alpaca, chat, completion or text)");
+}
+
+Template parse_template(const std::string& s, const std::string& where) {
+    const std::string v = lowered(s);
+    if (v == "alpaca") return Template::Alpaca;
+    if (v == "llama2") return Template::Llama2;
+    if (v == "chatml") return Template::ChatML;
+    if (v == "plain") return Template::Plain;
+    fail(where, "unknown template '" + s + "' (expected alpaca, llama2, chatml or plain)");
+}
+
+const char* format_name(Format f) {
+    switch (f) {
+        case Format::Auto: return "auto";
+        case Format::Alpaca: return "alpaca";
+        case Format::Chat: return "chat";
+        case Format::Completion: return "completion";
+        case Format::Text: return "text";
+    }
+    return "?";
+}
+
+const char* template_name(Template t) {
+    switch (t) {
+        case Template::Alpaca: return "alpaca";
+        case Template::Llama2: return "llama2";
+        case Template::ChatML: return "chatml";
+        case Template::Plain: return "plain";
+    }
+    return "?";
+}
+
+Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts) {
+    if (opts.max_seq_len < 1) fail(row.source, "max_seq_len must be at least 1, not " + std::to_string(opts.max_seq_len));
+    const bool count_prompt = opts.train_on_prompt || row.messages.empty();
+    const bool dummy_prefix = adds_dummy_prefix(tok);
+
+    Example ex;
+    ex.source = row.source;
+    const auto push = [&ex](int64_t id, bool counted) {
+        ex.input_ids.push_back(id);
+        ex.labels.push_back(counted ? id : kIgnoreIndex);
+    };
+    if (tok.add_bos()) push(tok.bos_id(), false);
+
+    bool continues_text = false;  // the previous segment's text runs straight into this one
+    for (const Segment& seg : render(row, opts.templ)) {
+        const bool counted = seg.is_response || count_prompt;
+        if (seg.bos_before) {
+            push(tok.bos_id(), count_prompt);
+            continues_text = false;
+        }
+        size_t skip = 0;
+        if (dummy_prefix && continues_text && !seg.text.empty() && seg.text[0] == ' ') skip = 1;
+        if (seg.text.size() > skip) {
+            for (int64_t id : tok.encode(seg.text.substr(skip))) push(id, counted);
+            continues_text = true;
+        }
+        if (seg.eos_after) {
+            push(tok.eos_id(), counted);
+            continues_text = false;
+        }
+    }
+    if (static_cast<int64_t>(ex.input_ids.size()) > opts.max_seq_len) {
+        ex.input_ids.resize(static_cast<size_t>(opts.max_seq_len));
+        ex.labels.resize(static_cast<size_t>(opts.max_seq_len));
+        ex.truncated = true;
+    }
+    return ex;
+}
+
+Dataset build_dataset(const std::string& path, const Tokenizer& tok, const LoadOptions& load,
+                      const RenderOptions& render) {
+    LoadedRows rows = load_rows(path, load);
+    Dataset ds;
+    ds.format = rows.format;
+    ds.skipped_rows = rows.skipped;
+    ds.examples.reserve(rows.rows.size());
+    for (const Row& row : rows.rows) {
+        Example ex = tokenize(row, tok, render);
+        if (ex.truncated) ++ds.truncated;
+        // Position 0 is never a target once the loss shifts labels by one.
+        const bool has_target =
+            std::any_of(ex.labels.begin() + std::min<size_t>(1, ex.labels.size()), ex.labels.end(),
+                        [](int64_t l) { return l != kIgnoreIndex; });
+        if (!has_target) {
+            ++ds.without_labels;
+            continue;
+        }
+        ds.examples.push_back(std::move(ex));
+    }
+    if (ds.examples.empty()) {
+        fail(path, "no usable example: all " + std::to_string(rows.rows.size()) +
+                       " rows lost every response token to truncation at max_seq_len " +
+                       std::to_string(render.max_seq_len));
+    }
+    return ds;
+}
+
+std::vector<size_t> shuffled_indices(size_t n, uint64_t seed) {
+    std::vector<size_t> idx(n);
+    for (size_t i = 0; i < n; ++i) idx[i] = i;
+    std::mt19937_64 rng(seed);
+    for (size_t i = n; i > 1; --i) {
+        const size_t j = static_cast<size_t>(bounded(rng, i));
+        std::swap(idx[i - 1], idx[j]);
+    }
+    return idx;
+}
+
+void split_validation(const std::vector<Example>& all, double fraction, uint64_t seed,
+                      std::vector<Example>* train, std::vector<Example>* val) {
+    if (!train || !val) fail("split_validation", "train and val outputs are required");
+    if (!(fraction >= 0.0 && fraction < 1.0)) {
+        fail("val_fraction", "must be in [0, 1), not " + std::to_string(fraction));
+    }
+    const size_t n = all.size();
+    size_t n_val = static_cast<size_t>(std::llround(fraction * static_cast<double>(n)));
+    if (fraction > 0.0 && n >= 2) n_val = std::clamp<size_t>(n_val, 1, n - 1);
+    if (n < 2) n_val = 0;
+
+    // Which examples are validation is decided by the shuffle; both sides keep file order.
+    std::vector<bool> is_val(n, false);
+    const std::vector<size_t> order = shuffled_indices(n, seed);
+    for (size_t k = n - n_val; k < n; ++k) is_val[order[k]] = true;
+    train->clear();
+    val->clear();
+    train->reserve(n - n_val);
+    val->reserve(n_val);
+    for (size_t i = 0; i < n; ++i) (is_val[i] ? val : train)->push_back(all[i]);
+}
+
+}  // namespace droplora::data

@@ -1,0 +1,56 @@
+// config.json of a LLaMA-family checkpoint (LlamaForCausalLM, MistralForCausalLM),
+// with transformers' defaults where a key is absent (FORMATS.md §1). Torch-free.
+// What we cannot run exactly (another architecture, an unknown rope type, a
+// non-SiLU activation) is an error, never a guess.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace droplora::model {
+
+enum class RopeType { Default, Linear, Llama3 };
+
+struct RopeScaling {
+    RopeType type = RopeType::Default;
+    double factor = 1.0;
+    double low_freq_factor = 1.0;                    // llama3
+    double high_freq_factor = 4.0;                   // llama3
+    int64_t original_max_position_embeddings = 8192; // llama3
+};
+
+struct LlamaConfig {
+    std::string architecture = "LlamaForCausalLM";
+    std::string model_type = "llama";
+    int64_t vocab_size = 32000;
+    int64_t hidden_size = 4096;
+    int64_t intermediate_size = 11008;
+    int64_t num_hidden_layers = 32;
+    int64_t num_attention_heads = 32;
+    int64_t num_key_value_heads = 32;
+    int64_t head_dim = 128;
+    int64_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    RopeScaling rope_scaling;
+    bool attention_bias = false;  // q, k, v and o
+    bool mlp_bias = false;
+    bool tie_word_embeddings = false;
+    int64_t bos_token_id = 1;
+    int64_t eos_token_id = 2;
+    std::optional<int64_t> pad_token_id;
+    std::optional<int64_t> sliding_window;  // Mistral
+    std::string torch_dtype = "float32";    // as stored: float32 | bfloat16 | float16
+
+    // Parses and checks a config.json object; `where` names the file in errors.
+    static LlamaConfig from_json(const nlohmann::json& j, const std::string& where);
+    static LlamaConfig from_file(const std::string& path);
+    // The JSON transformers would write for this config (merged-model export).
+    nlohmann::json to_json() const;
+    std::string rope_description() const;  // "default θ=10000", "llama3 ×8 (θ=500000)"
+};
+
+}  // namespace droplora::model

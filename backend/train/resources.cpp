@@ -1,0 +1,39 @@
+#include "train/resources.h"
+
+#include <fstream>
+#include <thread>
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(DROPLORA_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define DROPLORA_HAVE_CUDA_STATS 1
+#endif
+
+namespace droplora::train {
+
+std::string describe_device(const c10::Device& device, c10::ScalarType dtype) {
+    std::string s = "device " + device.str() + ", weights " + c10::toString(dtype);
+    if (device.is_cpu()) s += ", " + std::to_string(at::get_num_threads()) + " threads";
+    return s;
+}
+
+double device_memory_mb(const c10::Device& device) {
+#ifdef DROPLORA_HAVE_CUDA_STATS
+    if (device.is_cuda()) {
+        auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+        return static_cast<double>(
+                   stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak) /
+               (1024.0 * 1024.0);
+    }
+#endif
+    (void)device;
+    std::ifstream statm("/proc/self/statm");
+    long pages_total = 0, pages_resident = 0;
+    statm >> pages_total >> pages_resident;
+    return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+}  // namespace droplora::train
