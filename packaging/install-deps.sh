@@ -9,8 +9,12 @@ packages=(
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   xvfb xauth
-  python3-torch python3-sentencepiece python3-numpy
 )
+# --reference: the Python tools that regenerate the golden test fixtures
+# (tests/reference/); CI does not need them, the goldens are committed.
+if [ "${1:-}" = "--reference" ]; then
+  packages+=(python3-torch python3-sentencepiece python3-numpy)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -226,7 +226,7 @@ private slots:
         QTest::addColumn<int>("line");
         QTest::addColumn<QString>("what");
         const QByteArray alpaca = "{\"instruction\": \"i\", \"output\": \"o\"}\n";
-        QTest::newRow("invalid json") << "{\"text\": \"a\"}\n{\"text\": \"b\"\n" << 2 << "invalid JSON";
+        QTest::newRow("invalid json") << QByteArray("{\"text\": \"a\"}\n{\"text\": \"b\"\n") << 2 << "invalid JSON";
         QTest::newRow("invalid utf-8") << QByteArray("{\"text\": \"a\xff\"}\n") << 1 << "invalid JSON";
         QTest::newRow("not an object") << QByteArray("[1, 2]\n") << 1 << "a row must be a JSON object, not an array";
         QTest::newRow("unknown keys") << QByteArray("{\"question\": \"q\"}") << 1 << "cannot tell the format";

@@ -1,1 +1,128 @@
-int main() { return 0; }
+// droplora-workbench [--config FILE] [--run DIR] [--screenshot PNG [--screenshot-after-steps N]]
+//
+// --screenshot trains with the loaded config, grabs the whole window to PNG
+// after N logged steps (or when the run ends, whichever comes first), stops
+// the run cleanly and exits 0; it exits non-zero when the run cannot start or
+// the image cannot be written, or the run fails. Message boxes are not shown in that mode (they
+// go to stderr), so it runs unattended under xvfb or QT_QPA_PLATFORM=offscreen.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFileInfo>
+#include <QPixmap>
+#include <QTimer>
+#include <cstdio>
+#include <memory>
+
+#include "dialogs.h"
+#include "mainwindow.h"
+#include "metatypes.h"
+#include "trainingcontroller.h"
+
+using droplora::ui::Dialogs;
+using droplora::ui::MainWindow;
+using droplora::ui::TrainingController;
+
+namespace {
+
+// Grabs the window once, then stops the run and quits with the outcome.
+class ScreenshotTaker : public QObject {
+public:
+    ScreenshotTaker(MainWindow* window, QString path, qint64 afterSteps)
+        : QObject(window), m_window(window), m_path(std::move(path)), m_afterSteps(afterSteps) {
+        auto* controller = window->controller();
+        connect(controller, &TrainingController::stepReported, this, [this](const droplora::train::StepMetrics& m) {
+            if (m.step >= m_afterSteps) grabSoon();
+        });
+        connect(controller, &TrainingController::finished, this,
+                [this](droplora::train::RunOutcome outcome, const QString&) {
+                    m_runFailed = outcome == droplora::train::RunOutcome::Failed;
+                    if (!m_grabbed) grab();
+                    QApplication::exit(m_saved && !m_runFailed ? 0 : 1);
+                });
+    }
+
+private:
+    void grabSoon() {
+        if (m_grabbed || m_scheduled) return;
+        m_scheduled = true;
+        // Let the queued replots of this burst land first.
+        QTimer::singleShot(200, this, [this] {
+            grab();
+            if (m_window->controller()->isRunning()) m_window->controller()->stop();
+        });
+    }
+
+    void grab() {
+        m_grabbed = true;
+        m_saved = m_window->grab().save(m_path, "PNG");
+        if (m_saved)
+            std::fprintf(stderr, "screenshot written to %s\n", qPrintable(m_path));
+        else
+            std::fprintf(stderr, "%s: cannot write the screenshot\n", qPrintable(m_path));
+    }
+
+    MainWindow* m_window;
+    QString m_path;
+    qint64 m_afterSteps;
+    bool m_scheduled = false;
+    bool m_grabbed = false;
+    bool m_saved = false;
+    bool m_runFailed = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("DropLoRA"));
+    QApplication::setApplicationName(QStringLiteral("Workbench"));
+    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    droplora::ui::registerMetaTypes();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("DropLoRA Workbench: fine-tune LLaMA-family models with DropLoRA"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption configOption(QStringLiteral("config"), QStringLiteral("Load a YAML run file."),
+                                          QStringLiteral("FILE"));
+    const QCommandLineOption runOption(QStringLiteral("run"), QStringLiteral("Open a past run folder."),
+                                       QStringLiteral("DIR"));
+    const QCommandLineOption shotOption(QStringLiteral("screenshot"),
+                                        QStringLiteral("Train, save the window as PNG, and exit."), QStringLiteral("PNG"));
+    const QCommandLineOption stepsOption(QStringLiteral("screenshot-after-steps"),
+                                         QStringLiteral("Steps before the screenshot (default 5)."), QStringLiteral("N"),
+                                         QStringLiteral("5"));
+    parser.addOptions({configOption, runOption, shotOption, stepsOption});
+    parser.process(app);
+
+    const bool screenshot = parser.isSet(shotOption);
+    bool stepsOk = false;
+    const qint64 afterSteps = parser.value(stepsOption).toLongLong(&stepsOk);
+    if (screenshot && (!stepsOk || afterSteps < 1)) {
+        std::fprintf(stderr, "--screenshot-after-steps: expected a positive integer, got '%s'\n",
+                     qPrintable(parser.value(stepsOption)));
+        return 2;
+    }
+    if (screenshot) Dialogs::setRecording(true, true);
+
+    MainWindow window;
+    bool loaded = true;
+    if (parser.isSet(configOption)) {
+        loaded = window.openRunFile(parser.value(configOption));
+    } else {
+        const QString demo = QStringLiteral(DROPLORA_SOURCE_DIR "/resources/configs/demo.yaml");
+        if (QFileInfo::exists(demo)) window.openRunFile(demo);
+    }
+    if (parser.isSet(runOption)) loaded = window.openRunFolder(parser.value(runOption)) && loaded;
+
+    if (screenshot) {
+        window.resize(1600, 1000);
+        window.show();
+        if (!loaded) return 1;
+        new ScreenshotTaker(&window, parser.value(shotOption), afterSteps);
+        if (!window.startTraining()) return 1;
+    } else {
+        window.show();
+    }
+    return app.exec();
+}

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "model/activation_checkpoint.h"
 
 namespace droplora::adapters {
 
@@ -94,7 +95,7 @@ torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
         z = z * keep_mask / (1.0 - options_.drop_rate);
         kept = keep_mask.reshape({-1, options_.rank}).mean(0);
     }
-    if (is_training()) {
+    if (is_training() && !model::recomputing_activations()) {
         torch::NoGradGuard no_grad;
         keep_sum_.add_(kept.defined() ? kept.to(keep_sum_.dtype()) : torch::ones_like(keep_sum_));
         ++keep_samples_;

@@ -64,7 +64,7 @@ train::StatsSample ChannelStatistics::collect(int64_t step,
     sample.step = step;
     for (const auto& [name, lin] : linears) {
         if (!lin->has_adapter()) continue;
-        auto& adapter = lin->adapter;
+        adapters::LoraAdapter adapter = lin->adapter;  // a handle: the stats reset its keep counters
         const double s = adapter->options().scaling();
         train::ModuleStats m;
         m.module = name;

@@ -1,5 +1,7 @@
 #include "model/llama.h"
 
+#include "model/activation_checkpoint.h"
+
 #include <cmath>
 
 #include <torch/torch.h>
@@ -169,7 +171,10 @@ torch::Tensor LlamaModelImpl::hidden_states(const torch::Tensor& input_ids, cons
         const float min_value = std::numeric_limits<float>::lowest();
         mask = torch::zeros(allowed.sizes(), fopts).masked_fill(allowed.logical_not(), min_value);
     }
-    for (size_t i = 0; i < layers.size(); ++i) h = layers[i]->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i));
+    const bool checkpoint = gradient_checkpointing_ && is_training() && !cache && torch::GradMode::is_enabled();
+    for (size_t i = 0; i < layers.size(); ++i)
+        h = checkpoint ? checkpointed_layer(*layers[i], h, cos, sin, mask)
+                       : layers[i]->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i));
     return rms_norm(h, norm, cfg_.rms_norm_eps);
 }
 

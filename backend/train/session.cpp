@@ -46,6 +46,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
         fail(cfg.model, "tokenizer.model has " + std::to_string(s.tokenizer->vocab_size()) +
                             " pieces but the model's vocab_size is " + std::to_string(s.model->config().vocab_size));
 
+    s.model->set_gradient_checkpointing(cfg.train.gradient_checkpointing);
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     if (s.full_finetune) {
         for (auto& [name, t] : s.model->hf_state()) {

@@ -161,7 +161,7 @@ void Run::train_loop() {
     const auto& t = cfg_.train;
     obs_.on_started(max_steps_, state_.step);
     session_.model->train();
-    const auto adapted = session_.adapted_linears();
+    auto adapted = session_.adapted_linears();
     std::vector<torch::Tensor> params;
     for (auto& [name, p] : session_.trainable) params.push_back(p);
     const double clip = t.max_grad_norm > 0 ? t.max_grad_norm : std::numeric_limits<double>::infinity();

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test (the README's second command; CI runs it).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash packaging/build.sh
+export QT_QPA_PLATFORM=offscreen
+ctest --test-dir build --output-on-failure --timeout 1800

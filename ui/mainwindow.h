@@ -1,0 +1,121 @@
+// The workbench window: the run form on the left (model, data, adapter,
+// training, past runs), the plots on the right (loss; rank-channel heatmap;
+// subspace), the log at the bottom, run gauges in the status bar.
+// Every engine error reaches the user as a message box (Dialogs) and leaves
+// the window usable.
+#pragma once
+
+#include <QMainWindow>
+#include <QString>
+
+#include "config/run_config.h"
+#include "io/export.h"
+#include "train/observer.h"
+
+class QAction;
+class QMenu;
+class QPlainTextEdit;
+class QTabWidget;
+
+namespace droplora::ui {
+
+class AdapterPanel;
+class ChannelHeatmap;
+class DatasetPanel;
+class ExportJob;
+class LossPlot;
+class ModelPanel;
+class RunStatus;
+class RunsPanel;
+class SubspacePlot;
+class TrainingController;
+class TrainingPanel;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // The form as one RunConfig, and back.
+    droplora::config::RunConfig config() const;
+    void setConfig(const droplora::config::RunConfig& config);
+
+    // The menu actions without their file dialogs. Each reports its error
+    // through Dialogs and returns false.
+    bool openRunFile(const QString& path);
+    bool saveRunFile(const QString& path);
+    bool openRunFolder(const QString& dir);
+    bool overlayRuns(const QStringList& dirs);
+    bool startTraining();
+    bool resumeRun(const QString& dir);
+    bool exportRun(droplora::io::ExportFormat format, const QString& source, const QString& outDir);
+
+    // The run folder that exports use: the last run trained or opened.
+    QString currentRunDir() const { return m_currentRunDir; }
+    QString logText() const;
+
+    TrainingController* controller() const { return m_controller; }
+    ExportJob* exportJob() const { return m_exportJob; }
+    ModelPanel* modelPanel() const { return m_modelPanel; }
+    DatasetPanel* datasetPanel() const { return m_datasetPanel; }
+    AdapterPanel* adapterPanel() const { return m_adapterPanel; }
+    TrainingPanel* trainingPanel() const { return m_trainingPanel; }
+    RunsPanel* runsPanel() const { return m_runsPanel; }
+    LossPlot* lossPlot() const { return m_lossPlot; }
+    ChannelHeatmap* heatmap() const { return m_heatmap; }
+    SubspacePlot* subspacePlot() const { return m_subspace; }
+    RunStatus* runStatus() const { return m_status; }
+
+public slots:
+    void appendLog(const QString& line);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildLayout();
+    void buildActions();
+    void connectController();
+    void updateActions();
+    void updateTitle();
+    void clearPlots();
+    void onFinished(droplora::train::RunOutcome outcome, const QString& message);
+    void onExportFinished(bool ok, const QString& text);
+    void rebuildRecentMenus();
+    void chooseAndOpenRunFile();
+    void chooseAndSaveRunFile();
+    void chooseAndOpenRunFolder();
+    void chooseAndExport(droplora::io::ExportFormat format);
+
+    TrainingController* m_controller;
+    ExportJob* m_exportJob;
+    ModelPanel* m_modelPanel;
+    DatasetPanel* m_datasetPanel;
+    AdapterPanel* m_adapterPanel;
+    TrainingPanel* m_trainingPanel;
+    RunsPanel* m_runsPanel;
+    LossPlot* m_lossPlot;
+    ChannelHeatmap* m_heatmap;
+    SubspacePlot* m_subspace;
+    RunStatus* m_status;
+    QTabWidget* m_formTabs = nullptr;
+    QPlainTextEdit* m_log = nullptr;
+
+    QAction* m_startAction = nullptr;
+    QAction* m_pauseAction = nullptr;
+    QAction* m_stopAction = nullptr;
+    QAction* m_exportPeftAction = nullptr;
+    QAction* m_exportMergedAction = nullptr;
+    QAction* m_cancelExportAction = nullptr;
+    QAction* m_openRunFolderAction = nullptr;
+    QMenu* m_recentFilesMenu = nullptr;
+    QMenu* m_recentRunsMenu = nullptr;
+
+    QString m_runFile;
+    QString m_currentRunDir;
+    bool m_closeWhenIdle = false;  // a close was asked for during a run or an export
+};
+
+}  // namespace droplora::ui

@@ -1,0 +1,96 @@
+// Runs droplora::train::run_training on a worker thread and reports back as Qt
+// signals on the GUI thread.
+//
+// The trainer's callbacks land in a RunEventQueue; a timer takes the queue
+// every flushInterval() ms (100 ms: at most 10 bursts a second reach the
+// widgets, however fast the steps are) and emits what arrived, in order per
+// kind. Plots replot once per burst (QCustomPlot::rpQueuedReplot). Nothing is
+// dropped: the loss plot still gets one point per logged step.
+// pause()/resume()/stop() set the RunControl flags the trainer polls between
+// optimizer steps, so they take effect within one step; a stop leaves a
+// checkpoint. finished() is emitted last, after the worker thread has ended.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QTimer>
+#include <memory>
+#include <optional>
+
+#include "config/run_config.h"
+#include "metatypes.h"
+#include "train/observer.h"
+
+class QThread;
+
+namespace droplora::ui {
+
+class RunEventQueue;
+
+class TrainingController : public QObject {
+    Q_OBJECT
+
+public:
+    enum class State { Idle, Running, Paused, Stopping };
+    Q_ENUM(State)
+
+    explicit TrainingController(QObject* parent = nullptr);
+    // Stops a running training and waits for its checkpoint.
+    ~TrainingController() override;
+
+    // Starts a run (or continues the run folder `resumeDir`). Returns false
+    // when a run is already going; a bad config is reported by finished().
+    bool start(const droplora::config::RunConfig& config, const QString& resumeDir = {});
+
+    State state() const { return m_state; }
+    bool isRunning() const { return m_state != State::Idle; }
+    // The run folder of the current (or the last) run, absolute.
+    QString runDir() const { return m_runDir; }
+    QString lastCheckpoint() const { return m_lastCheckpoint; }
+    qint64 lastStep() const { return m_lastStep; }
+
+    int flushInterval() const { return m_flushTimer.interval(); }
+    void setFlushInterval(int ms) { m_flushTimer.setInterval(ms); }
+
+    // Blocks until the worker has ended (or `msecs` passed), then delivers its
+    // last reports and finished(). For shutdown paths; the GUI uses finished().
+    bool waitForFinished(int msecs);
+
+public slots:
+    void pause();
+    void resume();
+    void stop();
+
+signals:
+    void stateChanged(droplora::ui::TrainingController::State state);
+    void started(qint64 maxSteps, qint64 startStep);
+    void stepReported(const droplora::train::StepMetrics& metrics);
+    void evalReported(const droplora::train::EvalMetrics& metrics);
+    void statsReported(const droplora::train::StatsSample& sample);
+    void logLine(const QString& line);
+    void checkpointSaved(const QString& dir, qint64 step);
+    void finished(droplora::train::RunOutcome outcome, const QString& message);
+
+private:
+    void flush();
+    void onWorkerFinished();
+    void setState(State state);
+
+    struct Finish {
+        droplora::train::RunOutcome outcome;
+        QString message;
+    };
+
+    QThread* m_thread = nullptr;
+    quint64 m_runId = 0;  // tells a stale queued "thread finished" from the current run's
+    std::optional<Finish> m_finish;
+    std::shared_ptr<droplora::train::RunControl> m_control;
+    std::shared_ptr<RunEventQueue> m_queue;
+    QTimer m_flushTimer;
+    State m_state = State::Idle;
+    QString m_runDir;
+    QString m_lastCheckpoint;
+    qint64 m_lastStep = 0;
+};
+
+}  // namespace droplora::ui

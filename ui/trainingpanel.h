@@ -1,0 +1,60 @@
+// The training recipe and where it runs: length (steps or epochs), batch and
+// accumulation, optimizer and schedule, statistics/eval/checkpoint cadence,
+// sequence length and validation share, device, precision, the run folder.
+#pragma once
+
+#include <QWidget>
+
+#include "config/run_config.h"
+
+class QCheckBox;
+class QComboBox;
+class QSpinBox;
+
+namespace droplora::ui {
+
+class NumberEdit;
+class PathEdit;
+
+class TrainingPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit TrainingPanel(QWidget* parent = nullptr);
+
+    void setConfig(const droplora::config::RunConfig& config);
+    void applyTo(droplora::config::RunConfig& config) const;
+
+    qint64 maxSeqLen() const;
+
+signals:
+    void changed();
+    void maxSeqLenChanged(qint64 maxSeqLen);
+
+private:
+    static QSpinBox* spin(int minimum, int maximum, QWidget* parent);
+    void updateEnabled();
+
+    QSpinBox* m_maxSteps;
+    NumberEdit* m_epochs;
+    QSpinBox* m_batch;
+    QSpinBox* m_gradAccum;
+    NumberEdit* m_lr;
+    QComboBox* m_schedule;
+    QSpinBox* m_warmup;
+    NumberEdit* m_weightDecay;
+    NumberEdit* m_maxGradNorm;
+    NumberEdit* m_seed;
+    QSpinBox* m_evalEvery;
+    QSpinBox* m_saveEvery;
+    QSpinBox* m_statsEvery;
+    QSpinBox* m_logEvery;
+    QCheckBox* m_gradientCheckpointing;
+    QSpinBox* m_maxSeqLen;
+    NumberEdit* m_valFraction;
+    QComboBox* m_device;
+    QComboBox* m_precision;
+    PathEdit* m_output;
+};
+
+}  // namespace droplora::ui
