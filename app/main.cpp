@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "common/error.h"
+#include "train/resources.h"
 
 namespace {
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     }
     CommandArgs args(argv + 2, argv + argc);
     try {
+        droplora::train::use_all_cores();
         return it->second(args);
     } catch (const droplora::Error& e) {
         std::cerr << "droplora " << argv[1] << ": error: " << e.what() << "\n";

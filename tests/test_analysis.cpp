@@ -22,7 +22,7 @@ private slots:
         auto A = torch::randn({6, 30}, torch::kFloat64);
         const double s = 0.75;
         auto spec = ChannelStatistics::spectrum(B, A, s);
-        auto dense = torch::linalg::svdvals(B.matmul(A) * s);  // [min(out, in)], the last ones ~0
+        auto dense = torch::linalg::svdvals(B.matmul(A) * s, c10::nullopt);  // [min(out, in)], the last ones ~0
         auto top = dense.narrow(0, 0, 6);
         QVERIFY(((spec.singular_values - top).abs() / top).max().item<double>() < 1e-9);
         // The left basis spans ΔW's column space and is orthonormal.

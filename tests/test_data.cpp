@@ -7,8 +7,8 @@
 // Where a response continues the prompt after a space (llama2's " " + answer),
 // that space is sentencepiece's dummy prefix; the test checks this against
 // encode() of the whole prompt+response string. Integer ids: exact.
-#include <QtTest/QtTest>
 #include <torch/torch.h>
+#include <QtTest/QtTest>
 
 #include <functional>
 #include <map>
@@ -42,7 +42,9 @@ Ids concat(std::initializer_list<Ids> parts) {
     return out;
 }
 
-Ids ignored(size_t n) { return Ids(n, kIgnoreIndex); }
+Ids ignored(size_t n) {
+    return Ids(n, kIgnoreIndex);
+}
 
 Row chat(std::vector<Message> messages) {
     Row r;
@@ -155,25 +157,28 @@ private slots:
         QTest::addColumn<int>("format");
         QTest::addColumn<QStringList>("sources");
         QTest::newRow("alpaca jsonl") << "a.jsonl"
-                                      << QByteArray("{\"instruction\": \"I\", \"input\": \"\", \"output\": \"O\"}\n\n"
-                                                    "  \n{\"instruction\": \"I2\", \"output\": \"O2\"}\n")
+                                      << QByteArray(
+                                             "{\"instruction\": \"I\", \"input\": \"\", \"output\": \"O\"}\n\n"
+                                             "  \n{\"instruction\": \"I2\", \"output\": \"O2\"}\n")
                                       << int(Format::Alpaca) << QStringList{":1", ":4"};
         QTest::newRow("chat json array")
             << "c.json"
-            << QByteArray("[\n  {\"messages\": [{\"role\": \"user\", \"content\": \"u\"},\n"
-                          "                {\"role\": \"assistant\", \"content\": \"a\"}]},\n"
-                          "  {\n    \"messages\": [{\"role\": \"assistant\", \"content\": \"[x]\"}]\n  }\n]\n")
+            << QByteArray(
+                   "[\n  {\"messages\": [{\"role\": \"user\", \"content\": \"u\"},\n"
+                   "                {\"role\": \"assistant\", \"content\": \"a\"}]},\n"
+                   "  {\n    \"messages\": [{\"role\": \"assistant\", \"content\": \"[x]\"}]\n  }\n]\n")
             << int(Format::Chat) << QStringList{":2", ":4"};
         QTest::newRow("completion json object list")
             << "p.json"
-            << QByteArray("{\"version\": 1, \"data\": [{\"prompt\": \"p\", \"completion\": \"c\"},\r\n"
-                          "{\"prompt\": \"p2\", \"completion\": \"c2\"}]}")
+            << QByteArray(
+                   "{\"version\": 1, \"data\": [{\"prompt\": \"p\", \"completion\": \"c\"},\r\n"
+                   "{\"prompt\": \"p2\", \"completion\": \"c2\"}]}")
             << int(Format::Completion) << QStringList{":1", ":2"};
         QTest::newRow("text jsonl saved as .json")
             << "t.json" << QByteArray("{\"text\": \"one\"}\n{\"text\": \"two\"}\n") << int(Format::Text)
             << QStringList{":1", ":2"};
-        QTest::newRow("single row .json") << "s.json" << QByteArray("{\"text\": \"only\"}") << int(Format::Text)
-                                          << QStringList{":1"};
+        QTest::newRow("single row .json")
+            << "s.json" << QByteArray("{\"text\": \"only\"}") << int(Format::Text) << QStringList{":1"};
     }
     void autodetect() {
         QFETCH(QString, name);
@@ -190,10 +195,11 @@ private slots:
     }
 
     void row_contents() {
-        const LoadedRows a = load_rows(
-            write("rows.jsonl", "{\"instruction\": \"Add.\", \"input\": \"2 and 3\", \"output\": \"5\"}\n"
-                                "{\"instruction\": \"Say hi.\", \"input\": null, \"output\": \"hi\", \"extra\": 1}\n"),
-            {});
+        const LoadedRows a =
+            load_rows(write("rows.jsonl",
+                            "{\"instruction\": \"Add.\", \"input\": \"2 and 3\", \"output\": \"5\"}\n"
+                            "{\"instruction\": \"Say hi.\", \"input\": null, \"output\": \"hi\", \"extra\": 1}\n"),
+                      {});
         QVERIFY(a.rows[0].alpaca);
         QCOMPARE(a.rows[0].instruction, std::string("Add."));
         QCOMPARE(a.rows[0].input, std::string("2 and 3"));
@@ -231,8 +237,8 @@ private slots:
         QTest::newRow("not an object") << QByteArray("[1, 2]\n") << 1 << "a row must be a JSON object, not an array";
         QTest::newRow("unknown keys") << QByteArray("{\"question\": \"q\"}") << 1 << "cannot tell the format";
         QTest::newRow("missing key") << alpaca + "{\"instruction\": \"i\"}\n" << 2 << "missing \"output\"";
-        QTest::newRow("wrong type") << alpaca + "\n{\"instruction\": \"i\", \"output\": 5}\n" << 3
-                                    << "\"output\" must be a string, not a number";
+        QTest::newRow("wrong type") << alpaca + "\n{\"instruction\": \"i\", \"output\": 5}\n"
+                                    << 3 << "\"output\" must be a string, not a number";
         QTest::newRow("other format") << alpaca + "{\"text\": \"t\"}\n" << 2 << "missing \"instruction\"";
         QTest::newRow("input type") << QByteArray("{\"instruction\": \"i\", \"input\": [], \"output\": \"o\"}") << 1
                                     << "\"input\" must be a string, not an array";
@@ -241,8 +247,9 @@ private slots:
         QTest::newRow("message type") << QByteArray("{\"messages\": [\"hi\"]}") << 1
                                       << "messages[0] must be an object, not a string";
         QTest::newRow("unknown role")
-            << QByteArray("{\"messages\": [{\"role\": \"user\", \"content\": \"u\"}, {\"role\": \"bot\", "
-                          "\"content\": \"b\"}]}")
+            << QByteArray(
+                   "{\"messages\": [{\"role\": \"user\", \"content\": \"u\"}, {\"role\": \"bot\", "
+                   "\"content\": \"b\"}]}")
             << 1 << "messages[1].role 'bot' is not system, user or assistant";
         QTest::newRow("null content") << QByteArray("{\"messages\": [{\"role\": \"assistant\", \"content\": null}]}")
                                       << 1 << "messages[0].content must be a string, not a null";
@@ -278,16 +285,19 @@ private slots:
         QByteArray content;
         for (int i = 0; i < 14; ++i) content += (i % 2 ? "{\"text\": 3}\n" : "{\"text\": \"ok\"}\n");
         content += "not json\n";
+        for (int i = 0; i < 6; ++i) content += "{\"text\": null}\n";
         const std::string path = write("mixed.jsonl", content);
         QVERIFY(error_of([&] { load_rows(path, {}); }).startsWith(QString::fromStdString(path) + ":2: "));
         LoadOptions skip;
         skip.skip_bad_rows = true;
         const LoadedRows r = load_rows(path, skip);
         QCOMPARE(r.rows.size(), size_t(7));
-        QCOMPARE(r.skipped, int64_t{8});
-        QCOMPARE(r.skipped_reasons.size(), size_t(8));
-        QVERIFY(QString::fromStdString(r.skipped_reasons.back()).startsWith(QString::fromStdString(path) +
-                                                                             ":15: invalid JSON: syntax error"));
+        QCOMPARE(r.skipped, int64_t{14});
+        QCOMPARE(r.skipped_reasons.size(), size_t(10));  // only the first few reasons are kept
+        QCOMPARE(r.skipped_reasons[0], path + ":2: \"text\" must be a string, not a number");
+        QCOMPARE(r.skipped_reasons[9], path + ":17: \"text\" must be a string, not a null");
+        QVERIFY(QString::fromStdString(r.skipped_reasons[7])
+                    .startsWith(QString::fromStdString(path) + ":15: invalid JSON: syntax error"));
         QCOMPARE(r.rows[3].source, path + ":7");
     }
 
@@ -296,11 +306,13 @@ private slots:
         QCOMPARE(error_of([&] { load_rows(pretty, {}); }),
                  QString::fromStdString(pretty) + ":3: \"text\" must be a string, not a number");
         const std::string broken = write("broken.json", "[\n {\"text\": \"a\"},\n {\"text\": }\n]");
-        QVERIFY(error_of([&] { load_rows(broken, {}); }).startsWith(QString::fromStdString(broken) + ":3: invalid JSON"));
+        QVERIFY(
+            error_of([&] { load_rows(broken, {}); }).startsWith(QString::fromStdString(broken) + ":3: invalid JSON"));
         const std::string empty = write("empty.jsonl", "\n  \n");
         QCOMPARE(error_of([&] { load_rows(empty, {}); }), QString::fromStdString(empty) + ": no rows in the file");
         const std::string empty_array = write("empty.json", "[]");
-        QCOMPARE(error_of([&] { load_rows(empty_array, {}); }), QString::fromStdString(empty_array) + ": no rows in the file");
+        QCOMPARE(error_of([&] { load_rows(empty_array, {}); }),
+                 QString::fromStdString(empty_array) + ": no rows in the file");
         const std::string two_lists = write("lists.json", "{\"a\": [], \"b\": []}");
         QVERIFY(error_of([&] { load_rows(two_lists, {}); }).contains("more than one list"));
         const std::string scalar = write("scalar.json", "42");
@@ -313,34 +325,41 @@ private slots:
         alpaca.format = Format::Alpaca;
         QVERIFY(error_of([&] { load_rows(write("x.txt", "doc"), alpaca); }).contains("holds plain text documents"));
         const std::string text_rows = write("given.jsonl", "{\"text\": \"t\"}");
-        QVERIFY(error_of([&] { load_rows(text_rows, alpaca); }).endsWith(":1: missing \"instruction\" (alpaca rows need instruction and output)"));
+        QVERIFY(error_of([&] {
+                    load_rows(text_rows, alpaca);
+                }).endsWith(":1: missing \"instruction\" (alpaca rows need instruction and output)"));
         const std::string bad_txt = write("bad.txt", "fine\n\nalso\nbro\xc3 ken\n");
         QCOMPARE(error_of([&] { load_rows(bad_txt, {}); }),
                  QString::fromStdString(bad_txt) + ":#2: invalid UTF-8 on line 4, byte 4");
     }
 
     void render_alpaca() {
-        const LoadedRows a = load_rows(
-            write("r.jsonl", "{\"instruction\": \"Add.\", \"input\": \"2 and 3\", \"output\": \"5\"}\n"
-                             "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n"),
-            {});
+        const LoadedRows a = load_rows(write("r.jsonl",
+                                             "{\"instruction\": \"Add.\", \"input\": \"2 and 3\", \"output\": \"5\"}\n"
+                                             "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n"),
+                                       {});
         const std::vector<Segment> with = render(a.rows[0], Template::Alpaca);
-        QCOMPARE(texts(with), (std::vector<std::string>{
-                                  std::string(kAlpacaWithInput) + "Add.\n\n### Input:\n2 and 3\n\n### Response:", "5"}));
+        QCOMPARE(texts(with),
+                 (std::vector<std::string>{
+                     std::string(kAlpacaWithInput) + "Add.\n\n### Input:\n2 and 3\n\n### Response:", "5"}));
         QVERIFY(!with[0].is_response && with[1].is_response && with[1].eos_after && !with[0].eos_after);
         QCOMPARE(texts(render(a.rows[1], Template::Alpaca)),
                  (std::vector<std::string>{std::string(kAlpacaNoInput) + "Say hi.\n\n### Response:", "hi"}));
         // A chat: system prepended plainly; each later pair a new instruction block.
-        const Row c = chat({{"system", "Be brief."}, {"user", "Q1"}, {"assistant", "A1"}, {"user", "Q2"},
-                            {"assistant", "A2"}});
+        const Row c =
+            chat({{"system", "Be brief."}, {"user", "Q1"}, {"assistant", "A1"}, {"user", "Q2"}, {"assistant", "A2"}});
         QCOMPARE(texts(render(c, Template::Alpaca)),
                  (std::vector<std::string>{"Be brief.\n\n" + std::string(kAlpacaNoInput) + "Q1\n\n### Response:", "A1",
                                            "### Instruction:\nQ2\n\n### Response:", "A2"}));
     }
 
     void render_llama2() {
-        const Row c = chat({{"system", "Be brief."}, {"user", "Q1"}, {"assistant", "A1"}, {"user", "Q2"},
-                            {"user", "More."}, {"assistant", "A2"}});
+        const Row c = chat({{"system", "Be brief."},
+                            {"user", "Q1"},
+                            {"assistant", "A1"},
+                            {"user", "Q2"},
+                            {"user", "More."},
+                            {"assistant", "A2"}});
         const std::vector<Segment> s = render(c, Template::Llama2);
         QCOMPARE(texts(s), (std::vector<std::string>{"[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nQ1 [/INST]", " A1",
                                                      "[INST] Q2\n\nMore. [/INST]", " A2"}));
@@ -353,10 +372,10 @@ private slots:
     void render_chatml_plain_text() {
         const Row c = chat({{"system", "S"}, {"user", "U1"}, {"assistant", "A1"}, {"user", "U2"}, {"assistant", "A2"}});
         const std::vector<Segment> s = render(c, Template::ChatML);
-        QCOMPARE(texts(s), (std::vector<std::string>{
-                               "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\n",
-                               "A1<|im_end|>", "\n<|im_start|>user\nU2<|im_end|>\n<|im_start|>assistant\n",
-                               "A2<|im_end|>"}));
+        QCOMPARE(texts(s),
+                 (std::vector<std::string>{
+                     "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\n",
+                     "A1<|im_end|>", "\n<|im_start|>user\nU2<|im_end|>\n<|im_start|>assistant\n", "A2<|im_end|>"}));
         QVERIFY(s[1].is_response && s[1].eos_after && s[3].is_response && !s[2].is_response);
         QCOMPARE(texts(render(c, Template::Plain)), (std::vector<std::string>{"S\n\nU1", "A1", "U2", "A2"}));
         Row doc;
@@ -369,8 +388,10 @@ private slots:
     }
 
     void tokenize_alpaca() {
-        const LoadedRows a = load_rows(write("t.jsonl", "{\"instruction\": \"Name the capital of France.\", "
-                                                        "\"output\": \"Paris is the capital.\"}"), {});
+        const LoadedRows a = load_rows(write("t.jsonl",
+                                             "{\"instruction\": \"Name the capital of France.\", "
+                                             "\"output\": \"Paris is the capital.\"}"),
+                                       {});
         const Ids p = enc(std::string(kAlpacaNoInput) + "Name the capital of France.\n\n### Response:");
         const Ids r = enc("Paris is the capital.");
         const Example ex = tokenize(a.rows[0], *tok_, {Template::Alpaca, 512, false});
@@ -395,8 +416,11 @@ private slots:
     }
 
     void tokenize_llama2_turns() {
-        const Row c = chat({{"system", "You answer in one word."}, {"user", "Name a colour."}, {"assistant", "Blue."},
-                            {"user", "Another one?"}, {"assistant", "Green, of course."}});
+        const Row c = chat({{"system", "You answer in one word."},
+                            {"user", "Name a colour."},
+                            {"assistant", "Blue."},
+                            {"user", "Another one?"},
+                            {"assistant", "Green, of course."}});
         const std::string p1 = "[INST] <<SYS>>\nYou answer in one word.\n<</SYS>>\n\nName a colour. [/INST]";
         const std::string p2 = "[INST] Another one? [/INST]";
         // The response's leading space is the dummy prefix: the same ids as the whole string.
@@ -405,7 +429,8 @@ private slots:
         const Example ex = tokenize(c, *tok_, {Template::Llama2, 512, false});
         const Ids r1 = enc("Blue."), r2 = enc("Green, of course.");
         QCOMPARE(ex.input_ids, concat({{bos()}, enc(p1), r1, {eos()}, {bos()}, enc(p2), r2, {eos()}}));
-        QCOMPARE(ex.labels, concat({ignored(1 + enc(p1).size()), r1, {eos()}, ignored(1 + enc(p2).size()), r2, {eos()}}));
+        QCOMPARE(ex.labels,
+                 concat({ignored(1 + enc(p1).size()), r1, {eos()}, ignored(1 + enc(p2).size()), r2, {eos()}}));
         const Example all = tokenize(c, *tok_, {Template::Llama2, 512, true});
         Ids expected = ex.input_ids;
         expected[0] = kIgnoreIndex;
@@ -451,11 +476,15 @@ private slots:
     void build_counts() {
         std::string long_words;
         for (int i = 0; i < 80; ++i) long_words += "license ";
-        const std::string path = write(
-            "build.jsonl", QByteArray::fromStdString("{\"prompt\": \"Hi\", \"completion\": \"there\"}\n"
-                                                     "{\"prompt\": \"" + long_words + "\", \"completion\": \"x\"}\n"
-                                                     "{\"prompt\": \"a\", \"completion\": \"" + long_words + "\"}\n"
-                                                     "{\"oops\": 1}\n"));
+        const std::string path =
+            write("build.jsonl", QByteArray::fromStdString("{\"prompt\": \"Hi\", \"completion\": \"there\"}\n"
+                                                           "{\"prompt\": \"" +
+                                                           long_words +
+                                                           "\", \"completion\": \"x\"}\n"
+                                                           "{\"prompt\": \"a\", \"completion\": \"" +
+                                                           long_words +
+                                                           "\"}\n"
+                                                           "{\"oops\": 1}\n"));
         LoadOptions load;
         load.skip_bad_rows = true;
         const Dataset ds = build_dataset(path, *tok_, load, {Template::Plain, 24, false});
@@ -467,10 +496,11 @@ private slots:
         QCOMPARE(ds.examples[0].source, path + ":1");
         QCOMPARE(ds.examples[1].source, path + ":3");
         QCOMPARE(ds.examples[1].input_ids.size(), size_t(24));
-        const std::string hopeless = write("hopeless.jsonl", QByteArray::fromStdString(
-                                                                 "{\"prompt\": \"" + long_words + "\", \"completion\": \"x\"}"));
-        QVERIFY(error_of([&] { build_dataset(hopeless, *tok_, {}, {Template::Plain, 24, false}); })
-                    .startsWith(QString::fromStdString(hopeless) + ": no usable example"));
+        const std::string hopeless = write(
+            "hopeless.jsonl", QByteArray::fromStdString("{\"prompt\": \"" + long_words + "\", \"completion\": \"x\"}"));
+        QVERIFY(error_of([&] {
+                    build_dataset(hopeless, *tok_, {}, {Template::Plain, 24, false});
+                }).startsWith(QString::fromStdString(hopeless) + ": no usable example"));
     }
 
     void shuffle_is_uniform() {
@@ -497,7 +527,7 @@ private slots:
         std::set<std::string> seen;
         for (const auto* part : {&train, &val})
             for (const Example& e : *part) QVERIFY(seen.insert(e.source).second);  // disjoint
-        QCOMPARE(seen.size(), size_t(10));                                       // and complete
+        QCOMPARE(seen.size(), size_t(10));                                         // and complete
         for (size_t i = 1; i < train.size(); ++i) QVERIFY(train[i - 1].input_ids[1] < train[i].input_ids[1]);
         split_validation(all, 0.2, 42, &train2, &val2);
         QCOMPARE(val2[0].source, val[0].source);

@@ -30,8 +30,8 @@ std::string st_file(const std::string& header, std::size_t data_bytes) {
 }
 
 std::string f32_entry(const std::string& name, const std::string& shape, uint64_t b, uint64_t e) {
-    return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" + std::to_string(b) +
-           "," + std::to_string(e) + "]}";
+    return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" + std::to_string(b) + "," +
+           std::to_string(e) + "]}";
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -57,14 +57,16 @@ std::string error_of(const std::function<void()>& f) {
     return "<no error>";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
-#define EXPECT_ERROR(msg, ...)                                                                           \
-    do {                                                                                                 \
-        const std::string m_ = (msg);                                                                    \
-        for (const std::string& part_ : std::vector<std::string>{__VA_ARGS__})                           \
-            QVERIFY2(contains(m_, part_), ("'" + part_ + "' not in: " + m_).c_str());                    \
-        QVERIFY2(!contains(m_, "\n"), ("not one line: " + m_).c_str());                                  \
+#define EXPECT_ERROR(msg, ...)                                                        \
+    do {                                                                              \
+        const std::string m_ = (msg);                                                 \
+        for (const std::string& part_ : std::vector<std::string>{__VA_ARGS__})        \
+            QVERIFY2(contains(m_, part_), ("'" + part_ + "' not in: " + m_).c_str()); \
+        QVERIFY2(!contains(m_, "\n"), ("not one line: " + m_).c_str());               \
     } while (0)
 
 }  // namespace
@@ -81,7 +83,7 @@ private slots:
 
     void dtype_table() {
         const std::vector<std::pair<const char*, std::size_t>> expected = {
-            {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"I16", 2}, {"U16", 2}, {"F16", 2}, {"BF16", 2}, {"I32", 4},
+            {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"I16", 2}, {"U16", 2}, {"F16", 2},     {"BF16", 2},   {"I32", 4},
             {"U32", 4},  {"F32", 4}, {"F64", 8}, {"I64", 8}, {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
         for (const auto& [name, size] : expected) {
             DType d{};
@@ -121,8 +123,8 @@ private slots:
         }
         // Given unsorted on purpose: the writer sorts by name.
         for (std::size_t i = specs.size(); i-- > 0;)
-            raw.push_back(RawTensor{specs[i].name, specs[i].dtype, specs[i].shape, payloads[i].data(),
-                                    payloads[i].size()});
+            raw.push_back(
+                RawTensor{specs[i].name, specs[i].dtype, specs[i].shape, payloads[i].data(), payloads[i].size()});
         const std::string file = path("round_trip.safetensors");
         write_safetensors(file, raw, {{"step", "12"}, {"note", "héllo"}});
         QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
@@ -171,7 +173,8 @@ private slots:
         const std::string file = path("exact.safetensors");
         write_safetensors(file, {RawTensor{"x", DType::U8, {3}, data, 3}});
         // 84 bytes of JSON + 4 spaces = 88, a multiple of 8.
-        const std::string json = R"({"__metadata__":{"format":"pt"},"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})";
+        const std::string json =
+            R"({"__metadata__":{"format":"pt"},"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})";
         QCOMPARE(json.size(), std::size_t{84});
         const std::string expected = std::string("\x58\0\0\0\0\0\0\0", 8) + json + "    " + "\x01\x02\x03";
         QCOMPARE(read_bytes(file), expected);
@@ -180,19 +183,27 @@ private slots:
     void writer_errors() {
         const float v[2] = {1.f, 2.f};
         const std::string file = path("bad_write.safetensors");
-        EXPECT_ERROR(error_of([&] { write_safetensors(file, {RawTensor{"w", DType::F32, {3}, v, 8}}); }), file,
-                     "tensor 'w'", "needs 12");
         EXPECT_ERROR(error_of([&] {
-                         write_safetensors(file, {RawTensor{"w", DType::F32, {2}, v, 8},
-                                                  RawTensor{"w", DType::F32, {2}, v, 8}});
+                         write_safetensors(file, {RawTensor{"w", DType::F32, {3}, v, 8}});
                      }),
-                     file, "tensor 'w'", "more than once");
-        EXPECT_ERROR(error_of([&] { write_safetensors(file, {RawTensor{"__metadata__", DType::F32, {2}, v, 8}}); }),
+                     file, "tensor 'w'", "needs 12");
+        EXPECT_ERROR(
+            error_of([&] {
+                write_safetensors(file, {RawTensor{"w", DType::F32, {2}, v, 8}, RawTensor{"w", DType::F32, {2}, v, 8}});
+            }),
+            file, "tensor 'w'", "more than once");
+        EXPECT_ERROR(error_of([&] {
+                         write_safetensors(file, {RawTensor{"__metadata__", DType::F32, {2}, v, 8}});
+                     }),
                      file, "reserved");
-        EXPECT_ERROR(error_of([&] { write_safetensors(file, {RawTensor{"w", DType::F32, {-2}, v, 8}}); }), file,
-                     "tensor 'w'", "invalid shape");
+        EXPECT_ERROR(error_of([&] {
+                         write_safetensors(file, {RawTensor{"w", DType::F32, {-2}, v, 8}});
+                     }),
+                     file, "tensor 'w'", "invalid shape");
         const std::string nowhere = path("no/such/dir/x.safetensors");
-        EXPECT_ERROR(error_of([&] { write_safetensors(nowhere, {RawTensor{"w", DType::F32, {2}, v, 8}}); }),
+        EXPECT_ERROR(error_of([&] {
+                         write_safetensors(nowhere, {RawTensor{"w", DType::F32, {2}, v, 8}});
+                     }),
                      nowhere, "cannot create");
         QVERIFY(!QFile::exists(QString::fromStdString(file)));
         QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
@@ -220,8 +231,7 @@ private slots:
         row("header is a list", st_file("[1,2]", 0), "", "not an object");
         row("entry not object", st_file("{\"a\":[1]}", 0), "a", "not an object");
         row("missing field", st_file(R"({"a":{"dtype":"F32","shape":[2]}})", 8), "a", "missing field 'data_offsets'");
-        row("extra field",
-            st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", 8), "a",
+        row("extra field", st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", 8), "a",
             "unexpected field 'extra'");
         row("unknown dtype", st_file(R"({"a":{"dtype":"F128","shape":[2],"data_offsets":[0,8]}})", 8), "a",
             "unknown dtype 'F128'");
@@ -253,9 +263,8 @@ private slots:
         row("data truncated", st_file("{" + a + "}", 4), "a", "runs past the data buffer");
         row("duplicate tensor", st_file("{" + a + "," + f32_entry("a", "[2]", 8, 16) + "}", 16), "a",
             "appears more than once");
-        row("duplicate field",
-            st_file(R"({"a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8), "a",
-            "field 'dtype' appears more than once");
+        row("duplicate field", st_file(R"({"a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8),
+            "a", "field 'dtype' appears more than once");
         row("duplicate metadata", st_file(R"({"__metadata__":{"k":"1"},"__metadata__":{"k":"2"}})", 0), "",
             "'__metadata__' appears more than once");
         row("duplicate metadata key", st_file(R"({"__metadata__":{"k":"1","k":"2"}})", 0), "",
@@ -311,8 +320,8 @@ private slots:
         const std::vector<float> w = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
         const std::vector<int64_t> b = {7, 8};
         const std::string whole = path("whole.safetensors");
-        write_safetensors(whole, {RawTensor{"w", DType::F32, {2, 3}, w.data(), 24},
-                                  RawTensor{"b", DType::I64, {2}, b.data(), 16}});
+        write_safetensors(
+            whole, {RawTensor{"w", DType::F32, {2, 3}, w.data(), 24}, RawTensor{"b", DType::I64, {2}, b.data(), 16}});
         const std::string bytes = read_bytes(whole);
         const std::string file = path("truncated.safetensors");
         for (std::size_t len = 0; len < bytes.size(); ++len) {
@@ -339,9 +348,9 @@ private slots:
     }
 
     void sharded_checkpoint() {
-        const std::string dir = make_sharded(
-            "sharded", index_of(R"({"a":"s1.safetensors","b":"s1.safetensors","c":"s2.safetensors"})"), {"a", "b"},
-            {"c"});
+        const std::string dir =
+            make_sharded("sharded", index_of(R"({"a":"s1.safetensors","b":"s1.safetensors","c":"s2.safetensors"})"),
+                         {"a", "b"}, {"c"});
         const CheckpointFiles ckpt = CheckpointFiles::open(dir);
         QCOMPARE(ckpt.files().size(), std::size_t{2});
         QCOMPARE(ckpt.names(), (std::vector<std::string>{"a", "b", "c"}));
@@ -357,16 +366,16 @@ private slots:
     }
 
     void sharded_errors() {
-        std::string dir = make_sharded("missing_shard", index_of(R"({"a":"s1.safetensors","c":"s3.safetensors"})"), {"a"},
-                                       {"c"});
+        std::string dir =
+            make_sharded("missing_shard", index_of(R"({"a":"s1.safetensors","c":"s3.safetensors"})"), {"a"}, {"c"});
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + "/s3.safetensors", "does not exist",
                      "tensor 'c'");
         dir = make_sharded("not_in_shard", index_of(R"({"a":"s1.safetensors","c":"s1.safetensors"})"), {"a"}, {"c"});
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + "/s1.safetensors: tensor 'c'",
                      "not in this shard");
         dir = make_sharded("duplicate", index_of(R"({"a":"s1.safetensors","c":"s2.safetensors"})"), {"a", "c"}, {"c"});
-        EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), "tensor 'c'", "s1.safetensors",
-                     "s2.safetensors", "one shard only");
+        EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), "tensor 'c'", "s1.safetensors", "s2.safetensors",
+                     "one shard only");
 
         const std::vector<std::pair<std::string, std::string>> bad_index = {
             {"{\"weight_map\": ", "not valid JSON"},
@@ -380,8 +389,8 @@ private slots:
         };
         for (std::size_t i = 0; i < bad_index.size(); ++i) {
             dir = make_sharded("bad_index_" + std::to_string(i), bad_index[i].first, {"a"}, {"c"});
-            EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + "/model.safetensors.index.json: ",
-                         bad_index[i].second);
+            EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }),
+                         dir + "/model.safetensors.index.json: ", bad_index[i].second);
         }
 
         dir = make_sharded("bad_shard", index_of(R"({"a":"s1.safetensors","c":"s2.safetensors"})"), {"a"}, {"c"});
@@ -409,11 +418,11 @@ private slots:
         const std::vector<uint16_t> h = {1, 2, 3};
         const std::vector<int64_t> ids = {4, 5};
         const std::string base_path = path("fuzz_base.safetensors");
-        write_safetensors(base_path,
-                          {RawTensor{"model.w", DType::F32, {2, 3}, w.data(), 24},
-                           RawTensor{"model.h", DType::BF16, {3}, h.data(), 6},
-                           RawTensor{"ids", DType::I64, {2}, ids.data(), 16}},
-                          {{"step", "3"}});
+        write_safetensors(
+            base_path,
+            {RawTensor{"model.w", DType::F32, {2, 3}, w.data(), 24},
+             RawTensor{"model.h", DType::BF16, {3}, h.data(), 6}, RawTensor{"ids", DType::I64, {2}, ids.data(), 16}},
+            {{"step", "3"}});
         const std::string base = read_bytes(base_path);
         uint64_t n = 0;
         for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(base[static_cast<std::size_t>(i)]);
@@ -441,8 +450,10 @@ private slots:
                     break;
                 case 3: {  // drop or duplicate a header byte, length prefix unchanged
                     const std::size_t at = pick(8, header_end);
-                    if (rng() % 2) bytes.erase(at, 1);
-                    else bytes.insert(at, 1, bytes[at]);
+                    if (rng() % 2)
+                        bytes.erase(at, 1);
+                    else
+                        bytes.insert(at, 1, bytes[at]);
                     break;
                 }
                 default:  // corrupt the length prefix
@@ -481,8 +492,8 @@ private slots:
 private:
     // A sharded checkpoint folder: `index_json` as model.safetensors.index.json, s1/s2.safetensors holding
     // the named F32 [1] tensors, valued (position in its shard + 1) in s1 and + 11 in s2.
-    std::string make_sharded(const std::string& name, const std::string& index_json,
-                             const std::vector<std::string>& s1, const std::vector<std::string>& s2) {
+    std::string make_sharded(const std::string& name, const std::string& index_json, const std::vector<std::string>& s1,
+                             const std::vector<std::string>& s2) {
         const std::string dir = path(name);
         QDir().mkpath(QString::fromStdString(dir));
         auto shard = [&](const std::string& file, const std::vector<std::string>& names, float first) {

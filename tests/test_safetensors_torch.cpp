@@ -1,6 +1,6 @@
 // The torch bridge of the safetensors layer: exact round trips and an independent byte-level check.
-#include <QtTest/QtTest>
 #include <torch/torch.h>
+#include <QtTest/QtTest>
 
 #include <cstring>
 #include <fstream>
@@ -22,7 +22,8 @@ std::string read_bytes(const std::string& path) {
 bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
     // torch::equal compares values; NaN != NaN, so also compare the raw bytes.
     return a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes() && a.is_contiguous() && b.is_contiguous() &&
-           (a.numel() == 0 || std::memcmp(a.data_ptr(), b.data_ptr(), static_cast<std::size_t>(a.numel()) * a.element_size()) == 0);
+           (a.numel() == 0 ||
+            std::memcmp(a.data_ptr(), b.data_ptr(), static_cast<std::size_t>(a.numel()) * a.element_size()) == 0);
 }
 
 }  // namespace
@@ -42,10 +43,9 @@ private slots:
 
     void dtype_mapping() {
         const std::vector<std::pair<DType, at::ScalarType>> pairs = {
-            {DType::BF16, at::kBFloat16}, {DType::F16, at::kHalf},  {DType::F32, at::kFloat},
-            {DType::F64, at::kDouble},    {DType::I64, at::kLong},  {DType::I32, at::kInt},
-            {DType::I16, at::kShort},     {DType::I8, at::kChar},   {DType::U8, at::kByte},
-            {DType::Bool, at::kBool}};
+            {DType::BF16, at::kBFloat16}, {DType::F16, at::kHalf}, {DType::F32, at::kFloat}, {DType::F64, at::kDouble},
+            {DType::I64, at::kLong},      {DType::I32, at::kInt},  {DType::I16, at::kShort}, {DType::I8, at::kChar},
+            {DType::U8, at::kByte},       {DType::Bool, at::kBool}};
         for (const auto& [d, s] : pairs) {
             QCOMPARE(to_scalar_type(d, "x"), s);
             QCOMPARE(from_scalar_type(s), d);
@@ -79,7 +79,7 @@ private slots:
         const at::Tensor empty = torch::zeros({0, 3}, torch::kFloat);
 
         const std::vector<std::pair<std::string, at::Tensor>> in = {
-            {"f32", f32},   {"bf16", bf16},     {"f16", f16},    {"i64", i64},
+            {"f32", f32},      {"bf16", bf16},     {"f16", f16},    {"i64", i64},
             {"t", transposed}, {"scalar", scalar}, {"empty", empty}};
         const std::string file = path("rt.safetensors");
         save_tensors(file, in, {{"step", "7"}});
@@ -106,11 +106,12 @@ private slots:
     void known_f32_bytes() {
         const std::string file = path("known.safetensors");
         save_tensors(file, {{"w", torch::tensor({1.0f, -2.5f})}});
-        const std::string json = R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+        const std::string json =
+            R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
         QCOMPARE(json.size(), std::size_t{85});  // + 3 spaces -> 88 = 0x58
         // 1.0f = 0x3F800000, -2.5f = 0xC0200000, little-endian.
-        const std::string expected = std::string("\x58\0\0\0\0\0\0\0", 8) + json + "   " +
-                                     std::string("\x00\x00\x80\x3f\x00\x00\x20\xc0", 8);
+        const std::string expected =
+            std::string("\x58\0\0\0\0\0\0\0", 8) + json + "   " + std::string("\x00\x00\x80\x3f\x00\x00\x20\xc0", 8);
         QCOMPARE(read_bytes(file), expected);
     }
 

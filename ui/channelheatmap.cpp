@@ -144,12 +144,17 @@ void ChannelHeatmap::rebuild() {
         data->setSize(1, 1);
         data->setRange(QCPRange(0, 0), QCPRange(0, 0));
         data->fill(std::nan(""));
+        m_map->setDataRange(QCPRange(0, 1));
+        m_scale->axis()->setLabel(m_statistic->currentText());
         m_plot->xAxis->setRange(-0.5, 0.5);
         m_plot->yAxis->setRange(-0.5, 0.5);
-        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+        m_plot->xAxis->setTicks(false);
+        m_plot->yAxis->setTicks(false);
         updateSelection();
         return;
     }
+    m_plot->xAxis->setTicks(true);
+    m_plot->yAxis->setTicks(true);
     data->setSize(m_columns, rows);
     data->setRange(QCPRange(0, m_columns - 1), QCPRange(0, rows - 1));
     for (int r = 0; r < rows; ++r)

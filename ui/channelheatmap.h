@@ -7,7 +7,7 @@
 #include <QStringList>
 #include <QWidget>
 
-#include "train/observer.h"
+#include "metatypes.h"
 
 class QComboBox;
 class QCustomPlot;

@@ -73,6 +73,7 @@ LossPlot::LossPlot(QWidget* parent)
     m_plot->yAxis2->setLabel(tr("learning rate"));
     m_plot->yAxis2->setVisible(true);
     m_plot->legend->setVisible(true);
+    m_plot->legend->setBrush(QColor(255, 255, 255, 190));  // the curves stay visible beneath
     m_plot->legend->setFont(QFont(font().family(), std::max(7, font().pointSize() - 1)));
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -231,7 +232,9 @@ void LossPlot::refresh() {
             found = true;
         }
         if (found) {
-            if (keys.size() <= 0) keys = QCPRange(keys.lower - 1, keys.upper + 1);
+            // A little room on the right, so the newest points are not cut by the frame.
+            keys = keys.size() > 0 ? QCPRange(keys.lower, keys.upper + keys.size() * 0.02)
+                                   : QCPRange(keys.lower - 1, keys.upper + 1);
             m_plot->xAxis->setRange(keys);
             if (isLogScale()) {
                 m_plot->yAxis->setRange(values.lower / 1.1, values.upper * 1.1);

@@ -8,7 +8,7 @@
 #include <QVector>
 #include <QWidget>
 
-#include "train/observer.h"
+#include "metatypes.h"
 
 class QCheckBox;
 class QCustomPlot;

@@ -18,7 +18,9 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QToolBar>
+#include <algorithm>
 #include <exception>
+#include <optional>
 
 #include "adapterpanel.h"
 #include "channelheatmap.h"
@@ -40,6 +42,18 @@ namespace droplora::ui {
 using droplora::train::RunOutcome;
 
 namespace {
+
+// The step of the newest checkpoint folder (checkpoints/step-NNNNNNNN), or -1 when there is none.
+qint64 latestCheckpointStep(const QString& runDir) {
+    qint64 latest = -1;
+    const QDir checkpoints(QDir(runDir).filePath(QStringLiteral("checkpoints")));
+    for (const QString& name : checkpoints.entryList({QStringLiteral("step-*")}, QDir::Dirs)) {
+        bool ok = false;
+        const qint64 step = name.mid(5).toLongLong(&ok);
+        if (ok) latest = std::max(latest, step);
+    }
+    return latest;
+}
 
 QScrollArea* scrolled(QWidget* panel) {
     auto* area = new QScrollArea;
@@ -109,6 +123,9 @@ void MainWindow::buildLayout() {
     plots->addWidget(lower);
     plots->setStretchFactor(0, 1);
     plots->setStretchFactor(1, 1);
+    // The loss plot gets as much height as the channel plots (their size hints would squash it).
+    plots->setSizes({480, 480});
+    lower->setSizes({460, 600});
     auto* central = new QSplitter(Qt::Horizontal);
     central->addWidget(m_formTabs);
     central->addWidget(plots);
@@ -249,16 +266,19 @@ bool MainWindow::saveRunFile(const QString& path) {
     return true;
 }
 
-bool MainWindow::openRunFolder(const QString& dir) {
+bool MainWindow::openRunFolder(const QString& dir) { return loadRun(dir, -1); }
+
+bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
     if (m_controller->isRunning()) {
         Dialogs::error(this, tr("Open run"), tr("%1: stop the current run before opening another").arg(dir));
         return false;
     }
     const QDir run(dir);
+    std::optional<droplora::config::RunConfig> runConfig;
     droplora::train::MetricsHistory history;
     try {
         if (run.exists(QStringLiteral("config.yaml")))
-            setConfig(droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString()));
+            runConfig = droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString());
         QApplication::setOverrideCursor(Qt::WaitCursor);
         history = droplora::train::read_metrics(run.filePath(QStringLiteral("metrics.jsonl")).toStdString());
         QApplication::restoreOverrideCursor();
@@ -266,6 +286,14 @@ bool MainWindow::openRunFolder(const QString& dir) {
         QApplication::restoreOverrideCursor();
         Dialogs::error(this, tr("Open run"), QString::fromUtf8(e.what()));
         return false;
+    }
+    if (runConfig) setConfig(*runConfig);
+    if (untilStep >= 0) {
+        // What a resume keeps: the rows up to its checkpoint (MetricsLog drops the later ones).
+        const auto after = [untilStep](const auto& row) { return row.step > untilStep; };
+        history.steps.erase(std::remove_if(history.steps.begin(), history.steps.end(), after), history.steps.end());
+        history.evals.erase(std::remove_if(history.evals.begin(), history.evals.end(), after), history.evals.end());
+        history.stats.erase(std::remove_if(history.stats.begin(), history.stats.end(), after), history.stats.end());
     }
     clearPlots();
     m_lossPlot->setHistory(QVector<droplora::train::StepMetrics>(history.steps.begin(), history.steps.end()),
@@ -336,7 +364,7 @@ bool MainWindow::resumeRun(const QString& dir) {
         Dialogs::error(this, tr("Resume run"), tr("%1: not a run folder (no config.yaml)").arg(dir));
         return false;
     }
-    if (!openRunFolder(dir)) return false;
+    if (!loadRun(dir, latestCheckpointStep(dir))) return false;
     appendLog(tr("— resuming %1 —").arg(dir));
     m_controller->start(config(), dir);
     m_currentRunDir = m_controller->runDir();
@@ -361,15 +389,9 @@ void MainWindow::onExportFinished(bool ok, const QString& text) {
     m_status->clearBusy();
     updateActions();
     if (ok) {
-        const auto& r = m_exportJob->report();
+        // The engine's summary names the folder, both losses and whether they agree.
         appendLog(text);
-        Dialogs::information(this, tr("Export finished"),
-                             tr("%1\n\nWritten to: %2\nReference loss %3, exported loss %4, relative difference %5 — %6")
-                                 .arg(text, QString::fromStdString(r.out_dir))
-                                 .arg(r.reference_loss, 0, 'f', 6)
-                                 .arg(r.exported_loss, 0, 'f', 6)
-                                 .arg(r.relative_diff, 0, 'g', 3)
-                                 .arg(r.verified ? tr("verified") : tr("NOT verified")));
+        Dialogs::information(this, tr("Export finished"), text);
     } else {
         appendLog(tr("export failed: %1").arg(text));
         Dialogs::error(this, tr("Export failed"), text);

@@ -10,7 +10,7 @@
 
 #include "config/run_config.h"
 #include "io/export.h"
-#include "train/observer.h"
+#include "metatypes.h"
 
 class QAction;
 class QMenu;
@@ -75,6 +75,9 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    // Shows a run folder: its config in the form, its metrics in the plots
+    // (only rows up to `untilStep` when that is ≥ 0).
+    bool loadRun(const QString& dir, qint64 untilStep);
     void buildLayout();
     void buildActions();
     void connectController();

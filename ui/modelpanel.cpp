@@ -17,7 +17,10 @@ ModelPanel::ModelPanel(QWidget* parent)
       m_description(new QLabel(this)),
       m_error(new QLabel(this)) {
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(tr("Hugging Face model folder (config.json, *.safetensors, tokenizer.model):"), this));
+    auto* header = new QLabel(tr("Hugging Face model folder (config.json, *.safetensors, tokenizer.model):"), this);
+    header->setWordWrap(true);
+    header->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    layout->addWidget(header);
     layout->addWidget(m_path);
     m_path->setPlaceholderText(tr("/path/to/model"));
     m_path->setRecent(WorkbenchSettings::recentModels());
@@ -26,8 +29,11 @@ ModelPanel::ModelPanel(QWidget* parent)
     m_description->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_description->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_description->setWordWrap(true);
+    // Long paths wrap inside the panel instead of widening it.
+    m_description->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_error->setStyleSheet(QStringLiteral("QLabel { color: #c62828; }"));
     m_error->setWordWrap(true);
+    m_error->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_error->hide();
     layout->addWidget(m_error);

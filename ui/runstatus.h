@@ -4,7 +4,7 @@
 
 #include <QWidget>
 
-#include "train/observer.h"
+#include "metatypes.h"
 
 class QLabel;
 class QProgressBar;

@@ -40,6 +40,7 @@ QCustomPlot* SubspacePlot::makePlot(const QString& xLabel, const QString& yLabel
     plot->xAxis->setLabel(xLabel);
     plot->yAxis->setLabel(yLabel);
     plot->legend->setVisible(true);
+    plot->legend->setBrush(QColor(255, 255, 255, 190));
     QFont small = parent->font();
     small.setPointSize(std::max(6, small.pointSize() - 2));
     plot->legend->setFont(small);
@@ -160,8 +161,9 @@ void SubspacePlot::redraw() {
     }
     m_spectrumNow->setData(indices(spectrumSource.lastSpectrum.size()), toVector(spectrumSource.lastSpectrum), true);
     m_spectrumFirst->setData(indices(spectrumSource.firstSpectrum.size()), toVector(spectrumSource.firstSpectrum), true);
-    m_spectrumNow->setName(tr("step %1").arg(spectrumSource.lastStep));
-    m_spectrumFirst->setName(tr("step %1 (first)").arg(spectrumSource.firstStep));
+    const bool sampled = !spectrumSource.lastSpectrum.empty();
+    m_spectrumNow->setName(sampled ? tr("step %1").arg(spectrumSource.lastStep) : tr("now"));
+    m_spectrumFirst->setName(sampled ? tr("step %1 (first)").arg(spectrumSource.firstStep) : tr("first sample"));
 
     m_rankPlot->rescaleAxes();
     bool ok = false;

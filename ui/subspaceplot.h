@@ -9,7 +9,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "train/observer.h"
+#include "metatypes.h"
 
 class QCustomPlot;
 class QCPGraph;

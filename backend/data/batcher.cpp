@@ -27,9 +27,9 @@ Batch collate(const std::vector<const Example*>& examples, int64_t pad_id) {
     const int64_t rows = static_cast<int64_t>(examples.size());
     const auto opts = at::TensorOptions().dtype(at::kLong);
     Batch b;
-    b.input_ids = at::full({rows, longest}, pad_id, opts);         // [B, T]
-    b.attention_mask = at::zeros({rows, longest}, opts);           // [B, T]
-    b.labels = at::full({rows, longest}, kIgnoreIndex, opts);      // [B, T]
+    b.input_ids = at::full({rows, longest}, pad_id, opts);     // [B, T]
+    b.attention_mask = at::zeros({rows, longest}, opts);       // [B, T]
+    b.labels = at::full({rows, longest}, kIgnoreIndex, opts);  // [B, T]
     int64_t* ids = b.input_ids.data_ptr<int64_t>();
     int64_t* mask = b.attention_mask.data_ptr<int64_t>();
     int64_t* labels = b.labels.data_ptr<int64_t>();
@@ -39,13 +39,15 @@ Batch collate(const std::vector<const Example*>& examples, int64_t pad_id) {
         std::copy(ex.input_ids.begin(), ex.input_ids.end(), ids + r * longest);
         std::copy(ex.labels.begin(), ex.labels.end(), labels + r * longest);
         std::fill(mask + r * longest, mask + r * longest + len, int64_t{1});
-        b.counted_tokens += std::count_if(ex.labels.begin() + 1, ex.labels.end(),
-                                          [](int64_t l) { return l != kIgnoreIndex; });
+        b.counted_tokens +=
+            std::count_if(ex.labels.begin() + 1, ex.labels.end(), [](int64_t l) { return l != kIgnoreIndex; });
     }
     return b;
 }
 
-int64_t padding_id(const Tokenizer& tok) { return tok.pad_id() >= 0 ? tok.pad_id() : 0; }
+int64_t padding_id(const Tokenizer& tok) {
+    return tok.pad_id() >= 0 ? tok.pad_id() : 0;
+}
 
 Batcher::Batcher(std::vector<Example> examples, uint64_t seed, int64_t pad_id)
     : examples_(std::move(examples)), seed_(seed), pad_id_(pad_id) {
@@ -72,7 +74,9 @@ Batch Batcher::next_batch(int64_t batch_size) {
     return b;
 }
 
-BatcherState Batcher::state() const { return BatcherState{epoch_, position_, size()}; }
+BatcherState Batcher::state() const {
+    return BatcherState{epoch_, position_, size()};
+}
 
 void Batcher::restore(const BatcherState& state) {
     if (state.num_examples != size()) {

@@ -26,7 +26,7 @@ struct Batch {
     // Targets the shifted loss uses: labels[:, 1:] != kIgnoreIndex. Summed over
     // micro-batches it is the denominator of a gradient-accumulated mean.
     int64_t counted_tokens = 0;
-    int64_t epoch = 0;          // the epoch these examples come from (0-based)
+    int64_t epoch = 0;  // the epoch these examples come from (0-based)
 };
 
 // Pads one batch. `examples` must not be empty and none may be empty.

@@ -89,11 +89,24 @@ size_t invalid_utf8_at(const std::string& s) {
         const unsigned char c = p[i];
         size_t len = 0;
         uint32_t cp = 0, min = 0;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return i;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else
+            return i;
         if (i + len > n) return i;
         for (size_t k = 1; k < len; ++k) {
             if ((p[i + k] & 0xC0) != 0x80) return i;
@@ -251,11 +264,16 @@ private:
             out_.format = f;
         }
         switch (out_.format) {
-            case Format::Alpaca: return alpaca_row(value);
-            case Format::Chat: return chat_row(value);
-            case Format::Completion: return completion_row(value);
-            case Format::Text: return text_row(value);
-            case Format::Auto: break;
+            case Format::Alpaca:
+                return alpaca_row(value);
+            case Format::Chat:
+                return chat_row(value);
+            case Format::Completion:
+                return completion_row(value);
+            case Format::Text:
+                return text_row(value);
+            case Format::Auto:
+                break;
         }
         throw RowProblem("no format");
     }
@@ -292,9 +310,12 @@ std::vector<size_t> element_lines(const std::string& text, bool root_is_array) {
     for (char c : text) {
         if (c == '\n') ++line;
         if (in_string) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
@@ -343,7 +364,8 @@ void read_json_document(const std::string& path, const std::string& content, Row
     } else if (doc.is_object()) {
         for (const auto& member : doc) {
             if (!member.is_array()) continue;
-            if (list) fail(path, "the object has more than one list; expected one list of rows (like {\"data\": [...]})");
+            if (list)
+                fail(path, "the object has more than one list; expected one list of rows (like {\"data\": [...]})");
             list = &member;
         }
     }

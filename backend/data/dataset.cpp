@@ -71,27 +71,37 @@ Template parse_template(const std::string& s, const std::string& where) {
 
 const char* format_name(Format f) {
     switch (f) {
-        case Format::Auto: return "auto";
-        case Format::Alpaca: return "alpaca";
-        case Format::Chat: return "chat";
-        case Format::Completion: return "completion";
-        case Format::Text: return "text";
+        case Format::Auto:
+            return "auto";
+        case Format::Alpaca:
+            return "alpaca";
+        case Format::Chat:
+            return "chat";
+        case Format::Completion:
+            return "completion";
+        case Format::Text:
+            return "text";
     }
     return "?";
 }
 
 const char* template_name(Template t) {
     switch (t) {
-        case Template::Alpaca: return "alpaca";
-        case Template::Llama2: return "llama2";
-        case Template::ChatML: return "chatml";
-        case Template::Plain: return "plain";
+        case Template::Alpaca:
+            return "alpaca";
+        case Template::Llama2:
+            return "llama2";
+        case Template::ChatML:
+            return "chatml";
+        case Template::Plain:
+            return "plain";
     }
     return "?";
 }
 
 Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts) {
-    if (opts.max_seq_len < 1) fail(row.source, "max_seq_len must be at least 1, not " + std::to_string(opts.max_seq_len));
+    if (opts.max_seq_len < 1)
+        fail(row.source, "max_seq_len must be at least 1, not " + std::to_string(opts.max_seq_len));
     const bool count_prompt = opts.train_on_prompt || row.messages.empty();
     const bool dummy_prefix = adds_dummy_prefix(tok);
 
@@ -140,9 +150,8 @@ Dataset build_dataset(const std::string& path, const Tokenizer& tok, const LoadO
         Example ex = tokenize(row, tok, render);
         if (ex.truncated) ++ds.truncated;
         // Position 0 is never a target once the loss shifts labels by one.
-        const bool has_target =
-            std::any_of(ex.labels.begin() + std::min<size_t>(1, ex.labels.size()), ex.labels.end(),
-                        [](int64_t l) { return l != kIgnoreIndex; });
+        const bool has_target = std::any_of(ex.labels.begin() + std::min<size_t>(1, ex.labels.size()), ex.labels.end(),
+                                            [](int64_t l) { return l != kIgnoreIndex; });
         if (!has_target) {
             ++ds.without_labels;
             continue;
@@ -168,8 +177,8 @@ std::vector<size_t> shuffled_indices(size_t n, uint64_t seed) {
     return idx;
 }
 
-void split_validation(const std::vector<Example>& all, double fraction, uint64_t seed,
-                      std::vector<Example>* train, std::vector<Example>* val) {
+void split_validation(const std::vector<Example>& all, double fraction, uint64_t seed, std::vector<Example>* train,
+                      std::vector<Example>* val) {
     if (!train || !val) fail("split_validation", "train and val outputs are required");
     if (!(fraction >= 0.0 && fraction < 1.0)) {
         fail("val_fraction", "must be in [0, 1), not " + std::to_string(fraction));

@@ -62,7 +62,9 @@ Segment prompt(std::string text, bool bos_before = false) {
     return Segment{std::move(text), false, bos_before, false};
 }
 
-Segment response(std::string text) { return Segment{std::move(text), true, false, true}; }
+Segment response(std::string text) {
+    return Segment{std::move(text), true, false, true};
+}
 
 std::string alpaca_prompt(const std::string& instruction, const std::string& input) {
     if (input.empty()) {
@@ -145,10 +147,14 @@ std::vector<Segment> render_plain(const Row& row) {
 std::vector<Segment> render(const Row& row, Template t) {
     if (row.messages.empty()) return {response(row.text)};
     switch (t) {
-        case Template::Alpaca: return render_alpaca(row);
-        case Template::Llama2: return render_llama2(row);
-        case Template::ChatML: return render_chatml(row);
-        case Template::Plain: return render_plain(row);
+        case Template::Alpaca:
+            return render_alpaca(row);
+        case Template::Llama2:
+            return render_llama2(row);
+        case Template::ChatML:
+            return render_chatml(row);
+        case Template::Plain:
+            return render_plain(row);
     }
     return {};
 }

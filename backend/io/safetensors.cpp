@@ -37,9 +37,9 @@ struct DTypeRow {
 };
 
 constexpr DTypeRow kDTypes[] = {
-    {DType::Bool, "BOOL", 1}, {DType::U8, "U8", 1},   {DType::I8, "I8", 1},     {DType::I16, "I16", 2},
-    {DType::U16, "U16", 2},   {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2}, {DType::I32, "I32", 4},
-    {DType::U32, "U32", 4},   {DType::F32, "F32", 4}, {DType::F64, "F64", 8},   {DType::I64, "I64", 8},
+    {DType::Bool, "BOOL", 1}, {DType::U8, "U8", 1},           {DType::I8, "I8", 1},           {DType::I16, "I16", 2},
+    {DType::U16, "U16", 2},   {DType::F16, "F16", 2},         {DType::BF16, "BF16", 2},       {DType::I32, "I32", 4},
+    {DType::U32, "U32", 4},   {DType::F32, "F32", 4},         {DType::F64, "F64", 8},         {DType::I64, "I64", 8},
     {DType::U64, "U64", 8},   {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
 };
 
@@ -67,7 +67,9 @@ std::string one_line(const std::string& s, std::size_t max = 200) {
     return out;
 }
 
-std::string quoted(const std::string& s) { return "'" + one_line(s) + "'"; }
+std::string quoted(const std::string& s) {
+    return "'" + one_line(s) + "'";
+}
 
 std::string tensor_where(const std::string& where, const std::string& name) {
     return where + ": tensor " + quoted(name);
@@ -82,14 +84,22 @@ bool valid_utf8(const std::string& s, std::size_t* bad_at) {
         const unsigned c = p[i];
         std::size_t len = 0;
         unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80) len = 1;
-        else if (c >= 0xc2 && c <= 0xdf) len = 2;
-        else if (c == 0xe0) len = 3, lo = 0xa0;
-        else if (c == 0xed) len = 3, hi = 0x9f;
-        else if (c >= 0xe1 && c <= 0xef) len = 3;
-        else if (c == 0xf0) len = 4, lo = 0x90;
-        else if (c == 0xf4) len = 4, hi = 0x8f;
-        else if (c >= 0xf1 && c <= 0xf3) len = 4;
+        if (c < 0x80)
+            len = 1;
+        else if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c == 0xe0)
+            len = 3, lo = 0xa0;
+        else if (c == 0xed)
+            len = 3, hi = 0x9f;
+        else if (c >= 0xe1 && c <= 0xef)
+            len = 3;
+        else if (c == 0xf0)
+            len = 4, lo = 0x90;
+        else if (c == 0xf4)
+            len = 4, hi = 0x8f;
+        else if (c >= 0xf1 && c <= 0xf3)
+            len = 4;
         bool ok = len > 0 && i + len <= n;
         for (std::size_t k = 1; ok && k < len; ++k) {
             const unsigned b = p[i + k];
@@ -176,9 +186,12 @@ Json parse_strict_json(const std::string& text, std::size_t max_depth, const std
 
 // Reads a JSON integer that must be >= 0 and <= max.
 bool non_negative_int(const Json& v, uint64_t max, uint64_t* out) {
-    if (v.is_number_unsigned()) *out = v.get<uint64_t>();
-    else if (v.is_number_integer() && v.get<int64_t>() >= 0) *out = static_cast<uint64_t>(v.get<int64_t>());
-    else return false;
+    if (v.is_number_unsigned())
+        *out = v.get<uint64_t>();
+    else if (v.is_number_integer() && v.get<int64_t>() >= 0)
+        *out = static_cast<uint64_t>(v.get<int64_t>());
+    else
+        return false;
     return *out <= max;
 }
 
@@ -226,9 +239,9 @@ TensorInfo parse_entry(const std::string& name, const Json& entry, const std::st
     const uint64_t u64max = std::numeric_limits<uint64_t>::max();
     if (!offsets.is_array() || offsets.size() != 2 || !non_negative_int(offsets[0], u64max, &begin) ||
         !non_negative_int(offsets[1], u64max, &end))
-        fail(tw, "data_offsets is not a list of two non-negative integers (found " + one_line(offsets.dump(), 80) + ")");
-    if (end < begin)
-        fail(tw, "data_offsets end " + std::to_string(end) + " is before begin " + std::to_string(begin));
+        fail(tw,
+             "data_offsets is not a list of two non-negative integers (found " + one_line(offsets.dump(), 80) + ")");
+    if (end < begin) fail(tw, "data_offsets end " + std::to_string(end) + " is before begin " + std::to_string(begin));
     t.begin = begin;
     t.end = end;
 
@@ -260,8 +273,8 @@ void check_layout(const std::vector<TensorInfo>& tensors, uint64_t buffer_size, 
                          " (which ends at " + std::to_string(expected) + ")");
         if (t.begin > expected)
             fail(tw, "data_offsets begin " + std::to_string(t.begin) + " leaves a hole of " +
-                         std::to_string(t.begin - expected) + " bytes before it (expected " +
-                         std::to_string(expected) + ")");
+                         std::to_string(t.begin - expected) + " bytes before it (expected " + std::to_string(expected) +
+                         ")");
         if (t.end > buffer_size)
             fail(tw, "data_offsets end " + std::to_string(t.end) + " runs past the data buffer (" +
                          std::to_string(buffer_size) + " bytes; file truncated?)");
@@ -272,7 +285,9 @@ void check_layout(const std::vector<TensorInfo>& tensors, uint64_t buffer_size, 
         fail(where, std::to_string(buffer_size - expected) + " trailing bytes after the last tensor's data");
 }
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 // Writes all of `n` bytes, retrying short writes (large tensors exceed one write()).
 void write_all(int fd, const void* data, std::size_t n, const std::string& where) {
@@ -292,8 +307,12 @@ void write_all(int fd, const void* data, std::size_t n, const std::string& where
 
 // ---- dtypes --------------------------------------------------------------------------------------
 
-const char* dtype_name(DType d) { return dtype_row(d).name; }
-std::size_t dtype_size(DType d) { return dtype_row(d).size; }
+const char* dtype_name(DType d) {
+    return dtype_row(d).name;
+}
+std::size_t dtype_size(DType d) {
+    return dtype_row(d).size;
+}
 
 bool parse_dtype(const std::string& s, DType* out) {
     for (const auto& row : kDTypes) {
@@ -319,15 +338,16 @@ void SafetensorsFile::parse_header(const std::string& header_json, uint64_t buff
     if (!valid_utf8(header_json, &bad_at))
         fail(where, "header is not valid UTF-8 (bad byte at header offset " + std::to_string(bad_at) + ")");
     // Depth 3: {name: {field: [dims]}}.
-    const Json header = parse_strict_json(header_json, 3, where, [&](const std::vector<std::string>& path,
-                                                                   const std::string& key) {
-        if (path.empty() && key == kMetadataKey) fail(where, "'__metadata__' appears more than once in the header");
-        if (path.empty()) fail(tensor_where(where, key), "appears more than once in the header");
-        if (path[0] == kMetadataKey) fail(where, "__metadata__: key " + quoted(key) + " appears more than once");
-        if (path.size() == 1) fail(tensor_where(where, path[0]), "field " + quoted(key) + " appears more than once");
-        fail(tensor_where(where, path[0]), "key " + quoted(key) + " under " + quoted(path.back()) +
-                                               " appears more than once");
-    });
+    const Json header =
+        parse_strict_json(header_json, 3, where, [&](const std::vector<std::string>& path, const std::string& key) {
+            if (path.empty() && key == kMetadataKey) fail(where, "'__metadata__' appears more than once in the header");
+            if (path.empty()) fail(tensor_where(where, key), "appears more than once in the header");
+            if (path[0] == kMetadataKey) fail(where, "__metadata__: key " + quoted(key) + " appears more than once");
+            if (path.size() == 1)
+                fail(tensor_where(where, path[0]), "field " + quoted(key) + " appears more than once");
+            fail(tensor_where(where, path[0]),
+                 "key " + quoted(key) + " under " + quoted(path.back()) + " appears more than once");
+        });
     if (!header.is_object()) fail(where, std::string("header is a JSON ") + header.type_name() + ", not an object");
 
     std::vector<TensorInfo> parsed;
@@ -441,7 +461,8 @@ void write_safetensors(const std::string& path, const std::vector<RawTensor>& te
             fail(tw, "has " + std::to_string(t.nbytes) + " bytes but shape " + shape_text(t.shape) + " of " +
                          dtype_name(t.dtype) + " needs " + std::to_string(nbytes));
         if (t.data == nullptr && t.nbytes > 0) fail(tw, "has no data");
-        header[t.name] = Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}};
+        header[t.name] =
+            Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}};
         offset += nbytes;
     }
     std::string text = header.dump();
@@ -517,11 +538,11 @@ CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
         std::size_t bad_at = 0;
         if (!valid_utf8(text, &bad_at))
             fail(index_path, "not valid UTF-8 (bad byte at offset " + std::to_string(bad_at) + ")");
-        const Json index = parse_strict_json(text, 64, index_path, [&](const std::vector<std::string>& path,
-                                                                        const std::string& key) {
-            fail(index_path, (path.empty() ? std::string() : quoted(path.back()) + ": ") + "key " + quoted(key) +
-                                 " appears more than once");
-        });
+        const Json index =
+            parse_strict_json(text, 64, index_path, [&](const std::vector<std::string>& path, const std::string& key) {
+                fail(index_path, (path.empty() ? std::string() : quoted(path.back()) + ": ") + "key " + quoted(key) +
+                                     " appears more than once");
+            });
         if (!index.is_object()) fail(index_path, "not a JSON object");
         if (!index.contains("weight_map") || !index["weight_map"].is_object())
             fail(index_path, "missing \"weight_map\" object ({tensor name: shard file})");
@@ -540,8 +561,7 @@ CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
             auto [it, fresh] = shard_slot.emplace(shard, shards.size());
             if (fresh) {
                 if (!fs::is_regular_file(shard, ec))
-                    fail(shard, "shard listed in " + index_path + " (for tensor " + quoted(name) +
-                                    ") does not exist");
+                    fail(shard, "shard listed in " + index_path + " (for tensor " + quoted(name) + ") does not exist");
                 shards.push_back({shard, {}});
             }
             shards[it->second].second.push_back(name);
@@ -549,8 +569,9 @@ CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
     } else {
         std::string msg = "no model.safetensors or model.safetensors.index.json";
         if (fs::exists(dir / "pytorch_model.bin", ec) || fs::exists(dir / "pytorch_model.bin.index.json", ec))
-            msg += "; found pytorch_model.bin, but .bin checkpoints are not supported: convert the model to "
-                   "safetensors (e.g. save_pretrained(..., safe_serialization=True))";
+            msg +=
+                "; found pytorch_model.bin, but .bin checkpoints are not supported: convert the model to "
+                "safetensors (e.g. save_pretrained(..., safe_serialization=True))";
         fail(model_dir, msg);
     }
 

@@ -50,7 +50,7 @@ public:
     const uint8_t* data(const TensorInfo& t) const { return buffer_ + t.begin; }
 
     // Parses and validates a header from memory (used by open(); exposed for tests/fuzzing).
-    // `file_size` is the whole file's length; `where` names the file in errors.
+    // `buffer_size` is the data buffer's length (file size - 8 - header length); `where` names the file in errors.
     static void parse_header(const std::string& header_json, uint64_t buffer_size, const std::string& where,
                              std::vector<TensorInfo>* tensors, std::map<std::string, std::string>* metadata);
 

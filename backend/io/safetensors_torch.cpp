@@ -22,10 +22,9 @@ struct Pair {
 
 // Dtypes with an exact torch 1.13 counterpart (no unsigned beyond U8, no float8).
 constexpr Pair kPairs[] = {
-    {DType::Bool, at::kBool}, {DType::U8, at::kByte},    {DType::I8, at::kChar},
-    {DType::I16, at::kShort}, {DType::I32, at::kInt},    {DType::I64, at::kLong},
-    {DType::F16, at::kHalf},  {DType::BF16, at::kBFloat16}, {DType::F32, at::kFloat},
-    {DType::F64, at::kDouble},
+    {DType::Bool, at::kBool}, {DType::U8, at::kByte},    {DType::I8, at::kChar},  {DType::I16, at::kShort},
+    {DType::I32, at::kInt},   {DType::I64, at::kLong},   {DType::F16, at::kHalf}, {DType::BF16, at::kBFloat16},
+    {DType::F32, at::kFloat}, {DType::F64, at::kDouble},
 };
 
 bool lookup(at::ScalarType t, DType* out) {
@@ -61,7 +60,8 @@ at::ScalarType to_scalar_type(DType d, const std::string& where) {
 
 DType from_scalar_type(at::ScalarType t) {
     DType d{};
-    if (!lookup(t, &d)) throw Error(std::string("torch dtype ") + c10::toString(t) + " cannot be stored in safetensors");
+    if (!lookup(t, &d))
+        throw Error(std::string("torch dtype ") + c10::toString(t) + " cannot be stored in safetensors");
     return d;
 }
 

@@ -1,5 +1,6 @@
 #include "train/resources.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -34,6 +35,12 @@ double device_memory_mb(const c10::Device& device) {
     long pages_total = 0, pages_resident = 0;
     statm >> pages_total >> pages_resident;
     return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+void use_all_cores() {
+    if (std::getenv("OMP_NUM_THREADS")) return;
+    const unsigned n = std::thread::hardware_concurrency();
+    if (n > 1 && at::get_num_threads() < static_cast<int>(n)) at::set_num_threads(static_cast<int>(n));
 }
 
 }  // namespace droplora::train

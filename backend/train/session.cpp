@@ -11,6 +11,7 @@
 #include "io/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
+#include "train/resources.h"
 
 namespace droplora::train {
 
@@ -28,6 +29,7 @@ std::vector<std::pair<std::string, model::Linear>> Session::adapted_linears() co
 }
 
 Session build_session(const config::RunConfig& cfg, const LogFn& log) {
+    use_all_cores();
     Session s;
     s.cfg = cfg;
     s.device = model::resolve_device(cfg.device, "device");

@@ -1,0 +1,431 @@
+// The workbench end to end, offscreen: a tiny CPU run on the fixture model driven through the form, what the
+// plots show against the run's own metrics.jsonl, stop and close during a run (a loadable checkpoint is left),
+// the signal throttle, a malformed data row reaching the user as a message, the form ↔ YAML round trip, and
+// the adapter export. Message boxes are recorded (Dialogs), never shown.
+#include <QtTest/QtTest>
+
+#include <QAction>
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <cmath>
+#include <cstdio>
+#include <qcustomplot.h>
+
+#include "channelheatmap.h"
+#include "config/run_config.h"
+#include "datasetpanel.h"
+#include "dialogs.h"
+#include "exportjob.h"
+#include "lossplot.h"
+#include "mainwindow.h"
+#include "metatypes.h"
+#include "modelpanel.h"
+#include "runstatus.h"
+#include "subspaceplot.h"
+#include "train/metrics_log.h"
+#include "trainingcontroller.h"
+
+using droplora::config::RunConfig;
+using droplora::train::RunOutcome;
+using droplora::train::StepMetrics;
+using namespace droplora::ui;
+
+namespace {
+
+constexpr int kRunTimeoutMs = 120000;
+const QString kModel = QStringLiteral(DROPLORA_TEST_DATA "/models/tiny-llama-gqa");
+
+void writeFile(const QString& path, const QByteArray& text) {
+    QFile f(path);
+    QVERIFY2(f.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
+    f.write(text);
+}
+
+// `rows` alpaca rows; with badLine > 0 that line (1-based) is broken JSON.
+QByteArray alpacaRows(int rows, int badLine = -1) {
+    QByteArray text;
+    for (int i = 1; i <= rows; ++i) {
+        if (i == badLine) {
+            text += "{\"instruction\": \"count to " + QByteArray::number(i) + "\", \"output\": \n";
+            continue;
+        }
+        text += "{\"instruction\": \"Count from one to " + QByteArray::number(i % 5 + 2) +
+                ".\", \"input\": \"\", \"output\": \"one two three " + QByteArray::number(i) + " done\"}\n";
+    }
+    return text;
+}
+
+RunConfig tinyConfig(const QString& data, const QString& output) {
+    RunConfig c;
+    c.model = kModel.toStdString();
+    c.data.train = data.toStdString();
+    c.data.templ = "plain";  // short rows: the fixture tokenizer has 1000 pieces, the model 128 positions
+    c.data.max_seq_len = 64;
+    c.data.val_fraction = 0.2;
+    c.adapter.method = "droplora";
+    c.adapter.rank = 4;
+    c.adapter.alpha = 8;
+    c.adapter.drop_rate = 0.5;
+    c.train.max_steps = 6;
+    c.train.batch_size = 2;
+    c.train.lr = 1e-3;
+    c.train.warmup_steps = 0;
+    c.train.stats_every = 2;
+    c.train.eval_every = 3;
+    c.train.save_every = 3;
+    c.device = "cpu";
+    c.precision = "fp32";
+    c.output = output.toStdString();
+    return c;
+}
+
+// Every adapter folder of the run's checkpoints that a PEFT loader would open.
+QStringList checkpointAdapters(const QString& runDir) {
+    QStringList found;
+    QDirIterator it(runDir + QStringLiteral("/checkpoints"), {QStringLiteral("step-*")}, QDir::Dirs);
+    while (it.hasNext()) {
+        const QString adapter = it.next() + QStringLiteral("/adapter/adapter_config.json");
+        if (QFile::exists(adapter)) found.append(adapter);
+    }
+    return found;
+}
+
+// The form's panels, filled one by one the way a user would.
+void fillForm(MainWindow& w, const RunConfig& c) {
+    w.modelPanel()->setModelDir(QString::fromStdString(c.model));
+    w.setConfig(c);
+}
+
+}  // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void init();
+    void trainsAndPlotsEveryStep();
+    void signalsAreThrottled();
+    void pauseHoldsTheRun();
+    void stopMidRunLeavesCheckpoint();
+    void closeDuringRunStopsCleanly();
+    void malformedRowIsReported();
+    void formRoundTripsThroughYaml();
+    void exportsAdapter();
+
+private:
+    QTemporaryDir m_tmp;
+    QString m_data;
+    QString m_finishedRun;  // a finished run folder for the export test
+};
+
+void TestWorkbench::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("DropLoRA-test"));
+    QCoreApplication::setApplicationName(QStringLiteral("WorkbenchTest"));
+    QSettings().clear();
+    registerMetaTypes();
+    Dialogs::setRecording(true, true);
+    QVERIFY(m_tmp.isValid());
+    m_data = m_tmp.filePath(QStringLiteral("alpaca.jsonl"));
+    writeFile(m_data, alpacaRows(12));
+}
+
+void TestWorkbench::init() { Dialogs::clearRecords(); }
+
+void TestWorkbench::trainsAndPlotsEveryStep() {
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    const QString runDir = m_tmp.filePath(QStringLiteral("run-full"));
+    fillForm(w, tinyConfig(m_data, runDir));
+    QVERIFY2(w.modelPanel()->isModelValid(), qPrintable(w.modelPanel()->errorText()));
+    QSignalSpy scanned(w.datasetPanel(), &DatasetPanel::scanned);
+    QVERIFY(scanned.wait(20000));
+    QCOMPARE(w.datasetPanel()->detectedFormat(), QStringLiteral("alpaca"));
+    QCOMPARE(w.datasetPanel()->rowCount(), qint64{12});
+    QVERIFY(w.datasetPanel()->previewHtml().contains(QStringLiteral("in the loss")));
+
+    QSignalSpy finished(w.controller(), &TrainingController::finished);
+    QVERIFY(w.startTraining());
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Finished);
+    QVERIFY2(Dialogs::lastError().isEmpty(), qPrintable(Dialogs::lastError()));
+
+    // The plots against the run's own record.
+    const auto history = droplora::train::read_metrics((runDir + QStringLiteral("/metrics.jsonl")).toStdString());
+    QCOMPARE(history.steps.size(), size_t{6});
+    QCOMPARE(w.lossPlot()->pointCount(), static_cast<int>(history.steps.size()));
+    QCOMPARE(w.lossPlot()->evalCount(), static_cast<int>(history.evals.size()));
+    QVERIFY(history.evals.size() >= 2);  // steps 3 and 6
+    // Smoothed curve = debiased EMA of the logged losses, recomputed here (tolerance: rounding only).
+    const double beta = w.lossPlot()->smoothing();
+    const QVector<double> smoothed = w.lossPlot()->smoothedLosses();
+    QCOMPARE(smoothed.size(), 6);
+    double ema = 0;
+    for (int i = 0; i < 6; ++i) {
+        ema = beta * ema + (1 - beta) * history.steps[static_cast<size_t>(i)].loss;
+        const double expected = ema / (1 - std::pow(beta, i + 1));
+        QVERIFY2(std::abs(smoothed[i] - expected) <= 1e-12 * std::abs(expected), qPrintable(QString::number(i)));
+    }
+
+    // Heatmap: modules × rank cells of the last sample (2 layers × 5 default targets, rank 4).
+    QVERIFY(!history.stats.empty());
+    const auto& last = history.stats.back();
+    QCOMPARE(last.modules.size(), size_t{10});
+    QCOMPARE(w.heatmap()->rowCount(), static_cast<int>(last.modules.size()));
+    QCOMPARE(w.heatmap()->columnCount(), 4);
+    QCOMPARE(w.heatmap()->sampleStep(), static_cast<qint64>(last.step));
+    for (int r = 0; r < w.heatmap()->rowCount(); ++r) {
+        QCOMPARE(w.heatmap()->moduleNames().at(r), QString::fromStdString(last.modules[static_cast<size_t>(r)].module));
+        for (int c = 0; c < 4; ++c)
+            QCOMPARE(w.heatmap()->cellValue(r, c), last.modules[static_cast<size_t>(r)].keep_fraction[static_cast<size_t>(c)]);
+    }
+    QCOMPARE(w.subspacePlot()->sampleCount(), static_cast<int>(history.stats.size()));
+    QCOMPARE(w.runStatus()->progressValue(), 6);
+
+    // Clicking a heatmap row selects that module in the subspace plot.
+    QCustomPlot* plot = w.heatmap()->plot();
+    plot->replot();
+    QSignalSpy selected(w.heatmap(), &ChannelHeatmap::moduleSelected);
+    const QPoint cell(static_cast<int>(plot->xAxis->coordToPixel(1)), static_cast<int>(plot->yAxis->coordToPixel(3)));
+    QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, cell);
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(selected.first().at(0).toString(), w.heatmap()->moduleNames().at(3));
+    QCOMPARE(w.subspacePlot()->selectedModule(), w.heatmap()->moduleNames().at(3));
+
+    // The finished run reopens from its folder with the same curves.
+    MainWindow reopened;
+    QVERIFY(reopened.openRunFolder(runDir));
+    QCOMPARE(reopened.lossPlot()->pointCount(), 6);
+    QCOMPARE(reopened.heatmap()->rowCount(), 10);
+    QCOMPARE(reopened.config().model, droplora::config::load_run_config((runDir + "/config.yaml").toStdString()).model);
+    QVERIFY(reopened.overlayRuns({runDir}));
+    QCOMPARE(reopened.lossPlot()->overlayCount(), 1);
+    m_finishedRun = runDir;
+}
+
+void TestWorkbench::signalsAreThrottled() {
+    TrainingController controller;
+    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-throttle")));
+    c.train.max_steps = 40;
+    c.train.eval_every = 0;
+    c.train.save_every = 0;
+    c.train.stats_every = 1;
+    QElapsedTimer clock;
+    QVector<qint64> arrivals;
+    QVector<qint64> steps;
+    connect(&controller, &TrainingController::stepReported, this, [&](const StepMetrics& m) {
+        arrivals.append(clock.elapsed());
+        steps.append(m.step);
+    });
+    QSignalSpy finished(&controller, &TrainingController::finished);
+    clock.start();
+    QVERIFY(controller.start(c));
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Finished);
+    // Nothing is dropped: every step once, in order.
+    QCOMPARE(steps.size(), 40);
+    for (int i = 0; i < steps.size(); ++i) QCOMPARE(steps[i], qint64{i + 1});
+    // Steps arrive in bursts, one per flush: at most one burst per interval (+1 for the final flush).
+    int bursts = 1;
+    for (int i = 1; i < arrivals.size(); ++i) bursts += arrivals[i] - arrivals[i - 1] > 20 ? 1 : 0;
+    const qint64 span = arrivals.last() - arrivals.first();
+    QVERIFY2(bursts <= span / controller.flushInterval() + 2,
+             qPrintable(QStringLiteral("%1 bursts in %2 ms").arg(bursts).arg(span)));
+}
+
+void TestWorkbench::pauseHoldsTheRun() {
+    TrainingController controller;
+    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-pause")));
+    c.train.max_steps = 100000;
+    c.train.save_every = 0;
+    c.train.eval_every = 0;
+    QSignalSpy steps(&controller, &TrainingController::stepReported);
+    QSignalSpy finished(&controller, &TrainingController::finished);
+    QVERIFY(controller.start(c));
+    QVERIFY(steps.wait(kRunTimeoutMs));
+    controller.pause();
+    QCOMPARE(controller.state(), TrainingController::State::Paused);
+    // The step in flight finishes and is delivered; after that nothing moves (a running tiny model logs a
+    // step every few tens of milliseconds, so a still window of 700 ms only happens when paused).
+    qint64 heldAt = -1;
+    for (int tries = 0; tries < 20 && controller.lastStep() != heldAt; ++tries) {
+        heldAt = controller.lastStep();
+        QTest::qWait(700);
+    }
+    QCOMPARE(controller.lastStep(), heldAt);
+    QTest::qWait(700);
+    QCOMPARE(controller.lastStep(), heldAt);
+    controller.resume();
+    QCOMPARE(controller.state(), TrainingController::State::Running);
+    QTRY_VERIFY_WITH_TIMEOUT(controller.lastStep() > heldAt, kRunTimeoutMs);
+    controller.pause();
+    controller.stop();  // a stop while paused ends the run too
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Cancelled);
+}
+
+void TestWorkbench::stopMidRunLeavesCheckpoint() {
+    MainWindow w;
+    const QString runDir = m_tmp.filePath(QStringLiteral("run-stop"));
+    RunConfig c = tinyConfig(m_data, runDir);
+    c.train.max_steps = 100000;
+    c.train.save_every = 0;  // the only checkpoint is the one the stop writes
+    fillForm(w, c);
+    QSignalSpy finished(w.controller(), &TrainingController::finished);
+    bool stopped = false;
+    connect(w.controller(), &TrainingController::stepReported, this, [&] {
+        if (stopped) return;
+        stopped = true;
+        w.controller()->stop();
+        QCOMPARE(w.controller()->state(), TrainingController::State::Stopping);
+    });
+    QVERIFY(w.startTraining());
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QVERIFY(stopped);
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Cancelled);
+    QVERIFY(w.controller()->lastStep() < 100000);
+    QVERIFY2(!checkpointAdapters(runDir).isEmpty(), qPrintable(runDir));
+    QVERIFY(QFile::exists(w.controller()->lastCheckpoint() + QStringLiteral("/adapter/adapter_model.safetensors")));
+    QCOMPARE(w.controller()->state(), TrainingController::State::Idle);
+
+    // Resuming shows the run up to its checkpoint and continues with the next step.
+    const qint64 stoppedAt = w.controller()->lastStep();
+    MainWindow resumed;
+    QSignalSpy resumedFinished(resumed.controller(), &TrainingController::finished);
+    qint64 firstResumedStep = -1;
+    connect(resumed.controller(), &TrainingController::stepReported, this, [&](const StepMetrics& m) {
+        if (firstResumedStep >= 0) return;
+        firstResumedStep = m.step;
+        resumed.controller()->stop();
+    });
+    QVERIFY(resumed.resumeRun(runDir));
+    QCOMPARE(resumed.lossPlot()->pointCount(), static_cast<int>(stoppedAt));
+    QVERIFY(resumedFinished.wait(kRunTimeoutMs));
+    QCOMPARE(resumedFinished.first().at(0).value<RunOutcome>(), RunOutcome::Cancelled);
+    QCOMPARE(firstResumedStep, stoppedAt + 1);
+}
+
+void TestWorkbench::closeDuringRunStopsCleanly() {
+    MainWindow w;
+    w.show();
+    const QString runDir = m_tmp.filePath(QStringLiteral("run-close"));
+    RunConfig c = tinyConfig(m_data, runDir);
+    c.train.max_steps = 100000;
+    c.train.save_every = 0;
+    fillForm(w, c);
+    QSignalSpy steps(w.controller(), &TrainingController::stepReported);
+    QSignalSpy finished(w.controller(), &TrainingController::finished);
+    QVERIFY(w.startTraining());
+    QVERIFY(steps.wait(kRunTimeoutMs));
+    QVERIFY(!w.close());  // asks (recorded: yes), stops, and closes once the run has ended
+    QCOMPARE(Dialogs::records().last().kind, Dialogs::Kind::Question);
+    QVERIFY(w.isVisible());
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Cancelled);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.isVisible(), 5000);
+    QVERIFY(!checkpointAdapters(runDir).isEmpty());
+}
+
+void TestWorkbench::malformedRowIsReported() {
+    const QString bad = m_tmp.filePath(QStringLiteral("bad.jsonl"));
+    writeFile(bad, alpacaRows(8, 3));
+    MainWindow w;
+    // A folder that is not a model: the engine's message in place, in the model panel.
+    w.modelPanel()->setModelDir(m_tmp.filePath(QStringLiteral("no-such-model")));
+    QVERIFY(!w.modelPanel()->isModelValid());
+    QVERIFY2(w.modelPanel()->errorText().contains(QStringLiteral("no-such-model")), qPrintable(w.modelPanel()->errorText()));
+    fillForm(w, tinyConfig(bad, m_tmp.filePath(QStringLiteral("run-bad"))));
+    QVERIFY(w.modelPanel()->isModelValid());
+    // In place, in the data panel.
+    QSignalSpy scanFailed(w.datasetPanel(), &DatasetPanel::scanFailed);
+    QVERIFY(scanFailed.wait(20000));
+    QVERIFY2(w.datasetPanel()->errorText().contains(QStringLiteral("bad.jsonl:3")), qPrintable(w.datasetPanel()->errorText()));
+    // And as the training's failure, through the message box.
+    QSignalSpy finished(w.controller(), &TrainingController::finished);
+    QVERIFY(w.startTraining());
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Failed);
+    QVERIFY2(Dialogs::lastError().contains(QStringLiteral("bad.jsonl:3")), qPrintable(Dialogs::lastError()));
+    // The window is usable again: the form is editable and a bad config is refused with a message.
+    QCOMPARE(w.controller()->state(), TrainingController::State::Idle);
+    QVERIFY(w.modelPanel()->isEnabled());
+    RunConfig noData = tinyConfig(QString(), m_tmp.filePath(QStringLiteral("run-none")));
+    w.setConfig(noData);
+    Dialogs::clearRecords();
+    QVERIFY(!w.startTraining());
+    QVERIFY(Dialogs::lastError().contains(QStringLiteral("data.train")));
+}
+
+void TestWorkbench::formRoundTripsThroughYaml() {
+    MainWindow w;
+    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-yaml")));
+    c.data.val = m_data.toStdString();
+    c.data.format = "alpaca";
+    c.data.templ = "chatml";
+    c.data.train_on_prompt = true;
+    c.data.skip_bad_rows = true;
+    c.data.val_fraction = 0.15;
+    c.adapter.rank = 12;
+    c.adapter.alpha = 24.5;
+    c.adapter.drop_rate = 0.123456789;
+    c.adapter.mask = "token";
+    c.adapter.targets = {"q_proj", "o_proj", "down_proj"};
+    c.adapter.rslora = true;
+    c.adapter.dropout = 0.05;
+    c.train.max_steps = 0;
+    c.train.epochs = 2.5;
+    c.train.grad_accum = 3;
+    c.train.lr = 1.5e-4;
+    c.train.schedule = "cosine";
+    c.train.warmup_steps = 7;
+    c.train.weight_decay = 0.01;
+    c.train.max_grad_norm = 0.3;
+    c.train.seed = 1234567890123;
+    c.train.log_every = 2;
+    c.train.gradient_checkpointing = true;
+    c.precision = "bf16";
+    fillForm(w, c);
+    // The form holds exactly what it was given...
+    QCOMPARE(droplora::config::to_yaml(w.config()), droplora::config::to_yaml(c));
+    // ...and its YAML loads back to the same config.
+    const QString yaml = m_tmp.filePath(QStringLiteral("form.yaml"));
+    QVERIFY(w.saveRunFile(yaml));
+    const RunConfig loaded = droplora::config::load_run_config(yaml.toStdString());
+    QCOMPARE(droplora::config::to_yaml(loaded), droplora::config::to_yaml(w.config()));
+    MainWindow other;
+    QVERIFY(other.openRunFile(yaml));
+    QCOMPARE(droplora::config::to_yaml(other.config()), droplora::config::to_yaml(loaded));
+    // A broken run file is reported, and the form keeps its values.
+    const QString broken = m_tmp.filePath(QStringLiteral("broken.yaml"));
+    writeFile(broken, "model: x\ndata:\n  train: y\nadapter:\n  rnak: 4\n");
+    QVERIFY(!other.openRunFile(broken));
+    QVERIFY2(Dialogs::lastError().contains(QStringLiteral("adapter.rank")), qPrintable(Dialogs::lastError()));
+    QCOMPARE(droplora::config::to_yaml(other.config()), droplora::config::to_yaml(loaded));
+}
+
+void TestWorkbench::exportsAdapter() {
+    if (!QFile::exists(QStringLiteral(DROPLORA_SOURCE_DIR "/backend/io/export.cpp")))
+        QSKIP("backend/io/export.cpp is not there yet");
+    QVERIFY2(!m_finishedRun.isEmpty(), "trainsAndPlotsEveryStep must run first");
+    MainWindow w;
+    const QString out = m_tmp.filePath(QStringLiteral("export-peft"));
+    QSignalSpy succeeded(w.exportJob(), &ExportJob::succeeded);
+    QSignalSpy failed(w.exportJob(), &ExportJob::failed);
+    QVERIFY(w.exportRun(droplora::io::ExportFormat::Peft, m_finishedRun, out));
+    QTRY_VERIFY_WITH_TIMEOUT(succeeded.count() + failed.count() == 1, kRunTimeoutMs);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(0).toString()));
+    QVERIFY(QFile::exists(out + QStringLiteral("/adapter_config.json")));
+    QVERIFY(QFile::exists(out + QStringLiteral("/adapter_model.safetensors")));
+    QVERIFY(w.exportJob()->report().verified);
+    QCOMPARE(Dialogs::records().last().kind, Dialogs::Kind::Information);
+}
+
+QTEST_MAIN(TestWorkbench)
+#include "test_workbench.moc"
