@@ -7,11 +7,11 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "common/error.h"
-#include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "io/peft.h"
 #include "model/generate.h"
 #include "model/loader.h"
+#include "train/preview.h"
 
 namespace droplora::app {
 
@@ -29,23 +29,7 @@ int run_generate(const CommandArgs& argv) {
     const std::string prompt = args.require("prompt");
     auto tok = data::Tokenizer::load(model_dir);
 
-    std::vector<int64_t> ids;
-    if (args.has("template")) {
-        data::Row row;
-        row.source = "--prompt";
-        row.alpaca = true;
-        row.instruction = prompt;
-        row.messages = {{"user", prompt}, {"assistant", ""}};
-        data::RenderOptions ro;
-        ro.templ = data::parse_template(args.get("template"), "--template");
-        ro.max_seq_len = 1 << 20;
-        const auto ex = data::tokenize(row, *tok, ro);
-        // The prompt is everything before the (empty) response's first counted token.
-        for (size_t i = 0; i < ex.input_ids.size() && ex.labels[i] == data::kIgnoreIndex; ++i) ids.push_back(ex.input_ids[i]);
-    } else {
-        ids = tok->encode(prompt);
-        if (tok->add_bos()) ids.insert(ids.begin(), tok->bos_id());
-    }
+    const auto ids = train::build_prompt_ids(*tok, prompt, args.get("template", "none"), "--template");
 
     model::LoadOptions load;
     load.device = model::resolve_device(args.get("device", "auto"), "--device");

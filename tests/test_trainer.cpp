@@ -22,6 +22,7 @@
 #include "test_helpers.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
+#include "train/session.h"
 #include "train/trainer.h"
 
 using namespace droplora;
@@ -241,6 +242,44 @@ private slots:
         QVERIFY(r.outcome == train::RunOutcome::Failed);
         QVERIFY2(QString::fromStdString(r.message).contains("task.jsonl:33"), r.message.c_str());
         QCOMPARE(rec.finished, 1);
+    }
+
+    void gradient_checkpointing_changes_nothing() {
+        QTemporaryDir tmp;
+        auto a = tiny_run(tmp.path().toStdString(), "stored");
+        a.adapter.mask = "token";
+        a.adapter.dropout = 0.1;  // the recomputation must redraw the same masks
+        a.train.max_steps = 4;
+        a.train.save_every = 0;
+        auto b = a;
+        b.output = (fs::path(tmp.path().toStdString()) / "recomputed").string();
+        b.train.gradient_checkpointing = true;
+        train::RunControl c1, c2;
+        Recorder r1, r2;
+        QVERIFY(run(a, r1, c1).outcome == train::RunOutcome::Finished);
+        auto rb = run(b, r2, c2);
+        QVERIFY2(rb.outcome == train::RunOutcome::Finished, rb.message.c_str());
+        QCOMPARE(r1.steps.size(), r2.steps.size());
+        for (size_t i = 0; i < r1.steps.size(); ++i) {
+            QVERIFY(droplora::testing::rel_diff(r2.steps[i].loss, r1.steps[i].loss) <= 1e-6);
+            QVERIFY(droplora::testing::rel_diff(r2.steps[i].grad_norm, r1.steps[i].grad_norm) <= 1e-5);
+        }
+    }
+
+    void training_can_start_from_a_peft_adapter() {
+        QTemporaryDir tmp;
+        auto c = tiny_run(tmp.path().toStdString(), "init");
+        c.adapter.alpha = 32;  // another scaling than the file's 16/8: B is rescaled to keep ΔW
+        c.adapter.init_adapter = data_path("adapters/gqa-lora");
+        auto session = train::build_session(c);
+        session.model->eval();
+        auto reference = model::load_llama(c.model);
+        io::load_peft_adapter(*reference, c.adapter.init_adapter);
+        auto tok = data::Tokenizer::load(c.model);
+        auto ids = tok->encode_with_specials(droplora::testing::read_file(data_path("texts/sample.txt")));
+        const double ours = model::score_ids(*session.model, ids).loss();
+        const double ref = model::score_ids(*reference, ids).loss();
+        QVERIFY2(droplora::testing::rel_diff(ours, ref) <= 1e-5, qPrintable(QString("%1 vs %2").arg(ours).arg(ref)));
     }
 
     void peft_export_equals_independent_merge_data() { resume_equals_uninterrupted_data(); }

@@ -24,11 +24,14 @@
 
 #include "adapterpanel.h"
 #include "channelheatmap.h"
+#include "comparedialog.h"
+#include "comparesession.h"
 #include "datasetpanel.h"
 #include "dialogs.h"
 #include "exportjob.h"
 #include "lossplot.h"
 #include "modelpanel.h"
+#include "previewpanel.h"
 #include "runspanel.h"
 #include "runstatus.h"
 #include "subspaceplot.h"
@@ -77,7 +80,9 @@ MainWindow::MainWindow(QWidget* parent)
       m_lossPlot(new LossPlot),
       m_heatmap(new ChannelHeatmap),
       m_subspace(new SubspacePlot),
-      m_status(new RunStatus) {
+      m_status(new RunStatus),
+      m_previewPanel(new PreviewPanel),
+      m_compare(new CompareSession(m_controller, this)) {
     setObjectName(QStringLiteral("DropLoRAWorkbench"));
     buildLayout();
     buildActions();
@@ -94,6 +99,22 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_exportJob, &ExportJob::progress, this, &MainWindow::appendLog);
     connect(m_exportJob, &ExportJob::succeeded, this, [this](const QString& s) { onExportFinished(true, s); });
     connect(m_exportJob, &ExportJob::failed, this, [this](const QString& s) { onExportFinished(false, s); });
+    m_previewPanel->setSourceProvider([this] {
+        PreviewPanel::Source source;
+        source.modelDir = QString::fromStdString(config().model);
+        source.runDir = m_currentRunDir;
+        source.running = m_controller->isRunning() && m_controller->runDir() == m_currentRunDir;
+        return source;
+    });
+    connect(m_compare, &CompareSession::progress, this, &MainWindow::appendLog);
+    connect(m_compare, &CompareSession::runStarting, this, [this](int, const QString& name, const QString& runDir) {
+        clearPlots();
+        m_status->reset();
+        appendLog(tr("— compare: %1 run into %2 —").arg(name, runDir));
+        m_currentRunDir = runDir;
+        updateTitle();
+    });
+    connect(m_compare, &CompareSession::finished, this, &MainWindow::onCompareFinished);
 
     resize(1500, 950);
     restoreGeometry(WorkbenchSettings::windowGeometry());
@@ -145,6 +166,13 @@ void MainWindow::buildLayout() {
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                       QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::BottomDockWidgetArea, dock);
+    auto* previewDock = new QDockWidget(tr("Preview"), this);
+    previewDock->setObjectName(QStringLiteral("PreviewDock"));
+    previewDock->setWidget(m_previewPanel);
+    previewDock->setFeatures(dock->features());
+    addDockWidget(Qt::BottomDockWidgetArea, previewDock);
+    tabifyDockWidget(dock, previewDock);
+    dock->raise();
     resizeDocks({dock}, {150}, Qt::Vertical);
     statusBar()->addPermanentWidget(m_status);
 }
@@ -187,6 +215,8 @@ void MainWindow::buildActions() {
         appendLog(tr("stopping after the current step; a checkpoint will be written"));
     });
     m_stopAction->setShortcut(Qt::SHIFT | Qt::Key_F5);
+    run->addSeparator();
+    m_compareAction = run->addAction(tr("&Compare LoRA vs DropLoRA"), this, &MainWindow::compareMethods);
 
     QToolBar* bar = addToolBar(tr("Run"));
     bar->setObjectName(QStringLiteral("RunToolBar"));
@@ -385,6 +415,46 @@ bool MainWindow::exportRun(droplora::io::ExportFormat format, const QString& sou
     return true;
 }
 
+bool MainWindow::compareMethods() {
+    if (m_controller->isRunning() || m_compare->isRunning()) return false;
+    QStringList occupied;
+    for (const auto& row : CompareSession::plan(config())) {
+        const QDir out(row.runDir);
+        if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl")))
+            occupied.append(row.runDir);
+    }
+    if (!occupied.isEmpty() &&
+        !Dialogs::confirm(this, tr("Compare"),
+                          tr("%1 already hold runs. Train the comparison there (their metrics are replaced)?")
+                              .arg(occupied.join(QStringLiteral(", ")))))
+        return false;
+    if (!m_compare->start(config())) {
+        Dialogs::error(this, tr("Compare"), m_compare->errorText());
+        return false;
+    }
+    m_lossPlot->clearOverlays();
+    updateActions();
+    return true;
+}
+
+void MainWindow::onCompareFinished(bool ok, const QString& message) {
+    updateActions();
+    if (!ok) {
+        // A failed run has already been reported by onFinished; a stop needs no dialog.
+        appendLog(tr("compare stopped: %1").arg(message));
+        return;
+    }
+    QStringList dirs;
+    for (const auto& row : m_compare->rows()) dirs.append(row.runDir);
+    m_lossPlot->clear();
+    overlayRuns(dirs);
+    if (!message.isEmpty()) appendLog(tr("compare: %1").arg(message));
+    if (!m_compareDialog) m_compareDialog = new CompareDialog(this);
+    m_compareDialog->setRows(m_compare->rows(), message);
+    m_compareDialog->show();
+    m_compareDialog->raise();
+}
+
 void MainWindow::onExportFinished(bool ok, const QString& text) {
     m_status->clearBusy();
     updateActions();
@@ -427,7 +497,9 @@ void MainWindow::updateActions() {
     const auto state = m_controller->state();
     const bool idle = state == TrainingController::State::Idle;
     const bool exporting = m_exportJob->isRunning();
-    m_startAction->setEnabled(idle && !m_closeWhenIdle);
+    const bool comparing = m_compare->isRunning();
+    m_startAction->setEnabled(idle && !comparing && !m_closeWhenIdle);
+    m_compareAction->setEnabled(idle && !comparing && !m_closeWhenIdle);
     m_pauseAction->setEnabled(state == TrainingController::State::Running ||
                               state == TrainingController::State::Paused);
     const bool paused = state == TrainingController::State::Paused;
@@ -437,7 +509,7 @@ void MainWindow::updateActions() {
     m_exportPeftAction->setEnabled(idle && !exporting);
     m_exportMergedAction->setEnabled(idle && !exporting);
     m_cancelExportAction->setEnabled(exporting);
-    m_openRunFolderAction->setEnabled(idle);
+    m_openRunFolderAction->setEnabled(idle && !comparing);
     // The form describes the running run; it is edited between runs.
     for (int i = 0; i < m_formTabs->count() - 1; ++i) m_formTabs->widget(i)->setEnabled(idle);
     if (state == TrainingController::State::Stopping) statusBar()->showMessage(tr("stopping — writing a checkpoint…"));
@@ -517,6 +589,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
             appendLog(tr("stopping before quitting; a checkpoint will be written"));
         }
         if (m_exportJob->isRunning()) m_exportJob->cancel();
+        m_compare->cancel();
         updateActions();
         return;
     }

@@ -1,6 +1,7 @@
 // The workbench window: the run form on the left (model, data, adapter,
 // training, past runs), the plots on the right (loss; rank-channel heatmap;
-// subspace), the log at the bottom, run gauges in the status bar.
+// subspace), the log and the preview (base vs adapted answers) at the bottom,
+// run gauges in the status bar.
 // Every engine error reaches the user as a message box (Dialogs) and leaves
 // the window usable.
 #pragma once
@@ -21,10 +22,13 @@ namespace droplora::ui {
 
 class AdapterPanel;
 class ChannelHeatmap;
+class CompareDialog;
+class CompareSession;
 class DatasetPanel;
 class ExportJob;
 class LossPlot;
 class ModelPanel;
+class PreviewPanel;
 class RunStatus;
 class RunsPanel;
 class SubspacePlot;
@@ -51,6 +55,9 @@ public:
     bool startTraining();
     bool resumeRun(const QString& dir);
     bool exportRun(droplora::io::ExportFormat format, const QString& source, const QString& outDir);
+    // Run → Compare: the form as LoRA and as DropLoRA, one after the other
+    // (CompareSession); the table appears in compareDialog() when both are done.
+    bool compareMethods();
 
     // The run folder that exports use: the last run trained or opened.
     QString currentRunDir() const { return m_currentRunDir; }
@@ -67,6 +74,9 @@ public:
     ChannelHeatmap* heatmap() const { return m_heatmap; }
     SubspacePlot* subspacePlot() const { return m_subspace; }
     RunStatus* runStatus() const { return m_status; }
+    PreviewPanel* previewPanel() const { return m_previewPanel; }
+    CompareSession* compareSession() const { return m_compare; }
+    CompareDialog* compareDialog() const { return m_compareDialog; }  // null until a comparison finished
 
 public slots:
     void appendLog(const QString& line);
@@ -86,6 +96,7 @@ private:
     void clearPlots();
     void onFinished(droplora::train::RunOutcome outcome, const QString& message);
     void onExportFinished(bool ok, const QString& text);
+    void onCompareFinished(bool ok, const QString& message);
     void rebuildRecentMenus();
     void chooseAndOpenRunFile();
     void chooseAndSaveRunFile();
@@ -103,12 +114,16 @@ private:
     ChannelHeatmap* m_heatmap;
     SubspacePlot* m_subspace;
     RunStatus* m_status;
+    PreviewPanel* m_previewPanel;
+    CompareSession* m_compare;
+    CompareDialog* m_compareDialog = nullptr;
     QTabWidget* m_formTabs = nullptr;
     QPlainTextEdit* m_log = nullptr;
 
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;
     QAction* m_stopAction = nullptr;
+    QAction* m_compareAction = nullptr;
     QAction* m_exportPeftAction = nullptr;
     QAction* m_exportMergedAction = nullptr;
     QAction* m_cancelExportAction = nullptr;

@@ -172,6 +172,9 @@ torch::Tensor LlamaModelImpl::hidden_states(const torch::Tensor& input_ids, cons
         mask = torch::zeros(allowed.sizes(), fopts).masked_fill(allowed.logical_not(), min_value);
     }
     const bool checkpoint = gradient_checkpointing_ && is_training() && !cache && torch::GradMode::is_enabled();
+    // A checkpointed layer only joins the graph when its input needs a gradient;
+    // the frozen embedding's output does not (transformers' enable_input_require_grads).
+    if (checkpoint && !h.requires_grad()) h = h.detach().requires_grad_(true);
     for (size_t i = 0; i < layers.size(); ++i)
         h = checkpoint ? checkpointed_layer(*layers[i], h, cos, sin, mask)
                        : layers[i]->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i));

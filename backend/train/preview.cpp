@@ -1,0 +1,150 @@
+#include "train/preview.h"
+
+#include <memory>
+#include <mutex>
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "io/peft.h"
+#include "model/generate.h"
+#include "model/loader.h"
+#include "train/task_eval.h"
+
+namespace droplora::train {
+
+namespace {
+
+// One base model at a time: a preview after a training run reuses the model
+// the previous preview loaded, and adapters come and go on it.
+struct CachedModel {
+    std::string model_dir;
+    std::shared_ptr<data::Tokenizer> tokenizer;
+    model::LlamaModel net{nullptr};
+};
+
+std::mutex g_cache_mutex;  // guards g_cache and serialises every use of its model
+CachedModel g_cache;
+
+// The cached model for model_dir, loading it on a miss. Caller holds g_cache_mutex.
+CachedModel& cached_model(const std::string& model_dir) {
+    if (g_cache.net.is_empty() || g_cache.model_dir != model_dir) {
+        g_cache = CachedModel{};  // free the previous model before loading the next
+        CachedModel loaded;
+        loaded.tokenizer = data::Tokenizer::load(model_dir);
+        model::LoadOptions load;
+        load.device = model::resolve_device("auto", "device");
+        load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+        loaded.net = model::load_llama(model_dir, load);
+        loaded.net->eval();
+        loaded.model_dir = model_dir;
+        g_cache = std::move(loaded);
+    }
+    return g_cache;
+}
+
+// Attaches a PEFT adapter for the lifetime of the scope; the base model is
+// restored even when generation throws, so the cached model stays clean.
+class ScopedAdapter {
+public:
+    ScopedAdapter(model::LlamaModelImpl& net, const std::string& adapter_dir) : net_(net) {
+        try {
+            io::load_peft_adapter(net_, adapter_dir);
+        } catch (...) {
+            remove_all();  // a half-loaded adapter must not stay behind
+            throw;
+        }
+    }
+    ~ScopedAdapter() { remove_all(); }
+    ScopedAdapter(const ScopedAdapter&) = delete;
+    ScopedAdapter& operator=(const ScopedAdapter&) = delete;
+
+private:
+    void remove_all() {
+        for (auto& [name, linear] : net_.named_linears()) linear->remove_adapter();
+    }
+    model::LlamaModelImpl& net_;
+};
+
+std::string greedy_answer(model::LlamaModelImpl& net, const data::Tokenizer& tok, const std::vector<int64_t>& ids,
+                          int max_new_tokens) {
+    model::GenerateOptions o;
+    o.max_new_tokens = max_new_tokens;
+    o.temperature = 0.0;
+    o.eos_id = tok.eos_id();
+    return tok.decode(model::generate(net, ids, o));
+}
+
+}  // namespace
+
+std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const std::string& prompt,
+                                      const std::string& templ, const std::string& where) {
+    std::vector<int64_t> ids;
+    if (templ.empty() || templ == "none") {
+        ids = tokenizer.encode(prompt);
+        if (tokenizer.add_bos()) ids.insert(ids.begin(), tokenizer.bos_id());
+        return ids;
+    }
+    if (templ != "alpaca" && templ != "llama2" && templ != "chatml" && templ != "plain")
+        fail(where, "unknown template '" + templ + "' (expected alpaca, llama2, chatml, plain or none)");
+    data::Row row;
+    row.source = where;
+    row.alpaca = true;
+    row.instruction = prompt;
+    row.messages = {{"user", prompt}, {"assistant", ""}};
+    data::RenderOptions ro;
+    ro.templ = data::parse_template(templ, where);
+    ro.max_seq_len = 1 << 20;
+    const auto ex = data::tokenize(row, tokenizer, ro);
+    // The prompt is everything before the (empty) response's first counted token.
+    for (size_t i = 0; i < ex.input_ids.size() && ex.labels[i] == data::kIgnoreIndex; ++i) ids.push_back(ex.input_ids[i]);
+    return ids;
+}
+
+PreviewResult generate_preview(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
+                               const std::string& templ, int max_new_tokens) {
+    if (model_dir.empty()) fail("preview", "no model folder chosen");
+    if (max_new_tokens < 1) fail("preview: max_new_tokens", "must be ≥ 1 (got " + std::to_string(max_new_tokens) + ")");
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    CachedModel& m = cached_model(model_dir);
+    const auto ids = build_prompt_ids(*m.tokenizer, prompt, templ, "preview: template");
+    if (ids.empty()) fail("preview: prompt", "is empty and the tokenizer adds no BOS");
+    PreviewResult result;
+    result.base = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
+    if (!adapter_dir.empty()) {
+        ScopedAdapter adapter(*m.net, adapter_dir);
+        result.adapted = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
+    }
+    return result;
+}
+
+AdapterScore score_adapter(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
+                           const std::string& format, const std::string& templ, int64_t max_seq_len,
+                           int64_t max_new_tokens) {
+    if (model_dir.empty()) fail("score", "no model folder chosen");
+    if (adapter_dir.empty()) fail("score", "no adapter folder given");
+    TaskEvalOptions o;
+    o.format = data::parse_format(format, data_path + ": format");
+    o.templ = data::parse_template(templ, data_path + ": template");
+    o.max_seq_len = max_seq_len;
+    o.max_new_tokens = max_new_tokens;
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    CachedModel& m = cached_model(model_dir);
+    ScopedAdapter adapter(*m.net, adapter_dir);
+    const TaskEvalResult r = evaluate_dataset(*m.net, *m.tokenizer, data_path, o);
+    AdapterScore score;
+    score.loss = r.loss;
+    score.perplexity = r.perplexity;
+    score.exact_match = r.exact_match();
+    score.examples = r.examples;
+    return score;
+}
+
+void clear_preview_cache() {
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    g_cache = CachedModel{};
+}
+
+}  // namespace droplora::train

@@ -1,0 +1,46 @@
+// Runs droplora::train::generate_preview on a worker thread: the base model's
+// and the adapted model's greedy answers to one prompt. The engine keeps the
+// base model cached, so a second preview of the same model is quick.
+// succeeded()/failed() arrive on the GUI thread after the worker has ended.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <memory>
+
+class QThread;
+
+namespace droplora::ui {
+
+class PreviewJob : public QObject {
+    Q_OBJECT
+
+public:
+    struct Request {
+        QString modelDir;
+        QString adapterDir;  // empty: the base model only
+        QString prompt;
+        QString templ;       // alpaca | llama2 | chatml | plain | none
+        int maxNewTokens = 64;
+    };
+
+    explicit PreviewJob(QObject* parent = nullptr);
+    ~PreviewJob() override;  // waits for a running generation
+
+    // Returns false when a generation is already going.
+    bool start(const Request& request);
+    bool isRunning() const { return m_thread != nullptr; }
+
+signals:
+    void succeeded(const QString& base, const QString& adapted);
+    void failed(const QString& message);
+
+private:
+    struct Outcome;
+    void onWorkerFinished();
+
+    QThread* m_thread = nullptr;
+    std::shared_ptr<Outcome> m_outcome;
+};
+
+}  // namespace droplora::ui

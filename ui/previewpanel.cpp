@@ -1,0 +1,156 @@
+#include "previewpanel.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QFontDatabase>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include "dialogs.h"
+#include "previewjob.h"
+
+namespace droplora::ui {
+
+namespace {
+
+bool isAdapterFolder(const QString& dir) { return QFile::exists(QDir(dir).filePath(QStringLiteral("adapter_config.json"))); }
+
+QPlainTextEdit* answerBox() {
+    auto* box = new QPlainTextEdit;
+    box->setReadOnly(true);
+    box->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    return box;
+}
+
+}  // namespace
+
+PreviewPanel::PreviewPanel(QWidget* parent)
+    : QWidget(parent),
+      m_job(new PreviewJob(this)),
+      m_prompt(new QPlainTextEdit),
+      m_template(new QComboBox),
+      m_maxTokens(new QSpinBox),
+      m_generate(new QPushButton(tr("Generate"))),
+      m_sourceLabel(new QLabel),
+      m_base(answerBox()),
+      m_adapted(answerBox()) {
+    m_prompt->setPlaceholderText(tr("Prompt — with a template it is the user's turn"));
+    m_prompt->setMaximumHeight(90);
+    // "none" feeds the raw text after BOS, as `droplora generate` without --template.
+    m_template->addItems({QStringLiteral("alpaca"), QStringLiteral("llama2"), QStringLiteral("chatml"),
+                          QStringLiteral("plain"), QStringLiteral("none")});
+    m_maxTokens->setRange(1, 4096);
+    m_maxTokens->setValue(64);
+    m_sourceLabel->setWordWrap(true);
+    m_sourceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(new QLabel(tr("Template")));
+    controls->addWidget(m_template);
+    controls->addWidget(new QLabel(tr("Max new tokens")));
+    controls->addWidget(m_maxTokens);
+    controls->addStretch(1);
+    controls->addWidget(m_generate);
+
+    auto* answers = new QGridLayout;
+    answers->addWidget(new QLabel(tr("Base model")), 0, 0);
+    answers->addWidget(new QLabel(tr("With the adapter")), 0, 1);
+    answers->addWidget(m_base, 1, 0);
+    answers->addWidget(m_adapted, 1, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_prompt);
+    layout->addLayout(controls);
+    layout->addWidget(m_sourceLabel);
+    layout->addLayout(answers, 1);
+
+    connect(m_generate, &QPushButton::clicked, this, &PreviewPanel::generate);
+    connect(m_job, &PreviewJob::succeeded, this, &PreviewPanel::onSucceeded);
+    connect(m_job, &PreviewJob::failed, this, &PreviewPanel::onFailed);
+}
+
+QString PreviewPanel::latestAdapterDir(const QString& runDir, bool running) {
+    if (runDir.isEmpty()) return {};
+    const QDir run(runDir);
+    // A folder reused for a new run may still hold the previous run's adapter/.
+    if (!running && isAdapterFolder(run.filePath(QStringLiteral("adapter"))))
+        return QDir::cleanPath(run.filePath(QStringLiteral("adapter")));
+    const QDir checkpoints(run.filePath(QStringLiteral("checkpoints")));
+    qint64 newest = -1;
+    QString found;
+    for (const QString& name : checkpoints.entryList({QStringLiteral("step-*")}, QDir::Dirs)) {
+        bool ok = false;
+        const qint64 step = name.mid(5).toLongLong(&ok);
+        const QString adapter = checkpoints.filePath(name + QStringLiteral("/adapter"));
+        if (ok && step > newest && isAdapterFolder(adapter)) {
+            newest = step;
+            found = QDir::cleanPath(adapter);
+        }
+    }
+    return found;
+}
+
+void PreviewPanel::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }
+
+void PreviewPanel::setTemplate(const QString& templ) {
+    const int i = m_template->findText(templ);
+    if (i >= 0) m_template->setCurrentIndex(i);
+}
+
+void PreviewPanel::setMaxNewTokens(int n) { m_maxTokens->setValue(n); }
+
+QString PreviewPanel::baseText() const { return m_base->toPlainText(); }
+
+QString PreviewPanel::adaptedText() const { return m_adapted->toPlainText(); }
+
+bool PreviewPanel::generate() {
+    if (m_job->isRunning()) return false;
+    const Source source = m_provider ? m_provider() : Source{};
+    if (source.modelDir.isEmpty()) {
+        Dialogs::error(this, tr("Preview"), tr("choose a model folder first (Model tab)"));
+        return false;
+    }
+    if (m_prompt->toPlainText().isEmpty()) {
+        Dialogs::error(this, tr("Preview"), tr("write a prompt first"));
+        return false;
+    }
+    m_adapterDir = latestAdapterDir(source.runDir, source.running);
+    PreviewJob::Request request;
+    request.modelDir = source.modelDir;
+    request.adapterDir = m_adapterDir;
+    request.prompt = m_prompt->toPlainText();
+    request.templ = m_template->currentText();
+    request.maxNewTokens = m_maxTokens->value();
+    m_sourceLabel->setText(m_adapterDir.isEmpty()
+                               ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
+                               : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
+    m_base->setPlainText(tr("generating…"));
+    m_adapted->clear();
+    m_generate->setEnabled(false);
+    m_job->start(request);
+    return true;
+}
+
+void PreviewPanel::onSucceeded(const QString& base, const QString& adapted) {
+    m_generate->setEnabled(true);
+    m_base->setPlainText(base);
+    if (m_adapterDir.isEmpty()) m_adapted->setPlaceholderText(tr("no adapter in the current run yet"));
+    m_adapted->setPlainText(adapted);
+    emit finished(true);
+}
+
+void PreviewPanel::onFailed(const QString& message) {
+    m_generate->setEnabled(true);
+    m_base->clear();
+    m_adapted->clear();
+    Dialogs::error(this, tr("Preview"), message);
+    emit finished(false);
+}
+
+}  // namespace droplora::ui
