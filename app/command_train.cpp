@@ -94,7 +94,8 @@ private:
 
 int run_train(const CommandArgs& argv) {
     if (wants_help(argv)) {
-        std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--resume RUN_DIR] [--quiet]\n"
+        std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--quiet]\n"
+                     "       droplora train --resume RUN_DIR [--quiet]\n"
                      "\n"
                      "Trains as RUN.yaml says (keys: docs/run-config.md); --set overrides one dotted key,\n"
                      "e.g. --set train.lr=1e-4 --set adapter.targets=[q_proj,v_proj].\n"
@@ -106,6 +107,8 @@ int run_train(const CommandArgs& argv) {
     Args args(argv, {"config", "resume"}, {"quiet"}, {"set"});
     config::RunConfig cfg;
     const std::string resume = args.get("resume");
+    if (!resume.empty() && (args.has("config") || args.has("set")))
+        fail("--resume", "continues a run with its own config.yaml; --config and --set do not apply to it");
     if (args.has("config")) {
         cfg = config::load_run_config(args.get("config"));
     } else if (resume.empty()) {
