@@ -109,12 +109,13 @@ int eval_dataset(const Args& args, const std::string& model_dir) {
     auto tokenizer = data::Tokenizer::load(model_dir);
     auto net = load_for_eval(args, model_dir);
     const auto r = train::evaluate_dataset(*net, *tokenizer, data_path, o);
-    nlohmann::json j = {{"loss", r.loss},
-                        {"perplexity", r.perplexity},
-                        {"tokens", r.tokens},
-                        {"exact_match", o.generate ? nlohmann::json(r.exact_match()) : nlohmann::json(nullptr)},
-                        {"matched", r.matched},
-                        {"examples", r.examples}};
+    using Json = nlohmann::ordered_json;  // the keys in the order the help text lists them
+    Json j = {{"loss", r.loss},
+              {"perplexity", r.perplexity},
+              {"tokens", r.tokens},
+              {"exact_match", o.generate ? Json(r.exact_match()) : Json(nullptr)},
+              {"matched", r.matched},
+              {"examples", r.examples}};
     if (r.prompt_too_long) j["prompt_too_long"] = r.prompt_too_long;
     if (r.truncated) j["truncated"] = r.truncated;
     std::cout << j.dump() << std::endl;

@@ -29,7 +29,9 @@ using Ids = std::vector<int64_t>;
 namespace {
 
 const std::string kModelDir = DROPLORA_TEST_DATA "/models/tiny-llama-gqa";
-constexpr int64_t kMaxNew = 12;
+// The fixture's context is 128 tokens and its 1000-piece tokenizer spends ~110
+// of them on the alpaca prompt: short answers keep every row whole.
+constexpr int64_t kMaxNew = 6;
 
 struct AlpacaRow {
     std::string instruction, input, output;
@@ -138,6 +140,7 @@ private slots:
         const auto r = train::evaluate_dataset(*model_, *tok_, path, o);
         const auto [ref_sum, ref_count] = reference_loss(rows);
         QCOMPARE(r.examples, int64_t{3});
+        QCOMPARE(r.truncated, int64_t{0});
         QCOMPARE(r.tokens, ref_count);
         QVERIFY2(std::abs(r.loss - ref_sum / ref_count) <= 1e-6 * (ref_sum / ref_count),
                  qPrintable(QString("loss %1 vs reference %2").arg(r.loss, 0, 'g', 12).arg(ref_sum / ref_count, 0, 'g', 12)));
@@ -146,7 +149,6 @@ private slots:
         QCOMPARE(r.matched, int64_t{1});
         QCOMPARE(r.exact_match(), 1.0 / 3.0);
         QCOMPARE(r.prompt_too_long, int64_t{0});
-        QCOMPARE(r.truncated, int64_t{0});
 
         // Loss only: the same loss, nothing generated.
         o.generate = false;

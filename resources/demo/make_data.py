@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Text and weights for the embedded demo, from nothing but Debian's own files.
 
-  make_data.py corpus --out-dir DIR [--examples N] [--seed S]
+  make_data.py corpus --out-dir DIR [--examples N] [--drills N] [--seed S]
       DIR/pretrain.jsonl  {"text": ...} documents: the license texts of
                           /usr/share/common-licenses (base-files, on every
-                          Debian system) in chunks of a few sentences, and N
-                          generated alpaca documents of the PRETRAIN_TASKS.
+                          Debian system) in chunks of a few sentences, N
+                          generated alpaca documents of the PRETRAIN_TASKS and
+                          --drills plain-text copy drills.
       DIR/spm_input.txt   one sentence per line, for spm_train.
   make_data.py datasets --out-dir DIR [--seed S] [--train N] [--test N]
       the demo tasks as alpaca .jsonl (train + held-out test) and the chat task.
@@ -30,7 +31,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from demo_tasks import CHAT_TASK, DEMO_TASKS, PRETRAIN_TASKS  # noqa: E402
+from demo_tasks import CHAT_TASK, DEMO_TASKS, PRETRAIN_TASKS, copy_drill  # noqa: E402
 from demo_words import alpaca_text  # noqa: E402
 
 LICENSE_DIR = "/usr/share/common-licenses"
@@ -38,10 +39,10 @@ CHUNK_WORDS = 60  # about 80 tokens: license chunks are as long as the generated
 
 # The demo base: a LLaMA with grouped-query attention and tied embeddings.
 MODEL = {
-    "hidden_size": 256,
-    "intermediate_size": 704,
+    "hidden_size": 192,
+    "intermediate_size": 512,
     "num_hidden_layers": 4,
-    "num_attention_heads": 8,
+    "num_attention_heads": 6,
     "num_key_value_heads": 2,
     "max_position_embeddings": 256,
 }
@@ -96,6 +97,7 @@ def cmd_corpus(args):
     chunks = license_chunks()
     docs = [c for c in chunks for _ in range(args.license_repeats)]
     generated = [alpaca_text(rng.choice(PRETRAIN_TASKS)(rng)) for _ in range(args.examples)]
+    generated += [copy_drill(rng) for _ in range(args.drills)]
     docs += generated
     rng.shuffle(docs)
     write_jsonl(os.path.join(args.out_dir, "pretrain.jsonl"), ({"text": d} for d in docs))
@@ -105,8 +107,8 @@ def cmd_corpus(args):
             for line in doc.split("\n"):
                 if line.strip():
                     f.write(line + "\n")
-    print(f"corpus: {len(chunks)} license chunks x{args.license_repeats}, {len(generated)} generated examples, "
-          f"{len(docs)} documents")
+    print(f"corpus: {len(chunks)} license chunks x{args.license_repeats}, {args.examples} generated examples, "
+          f"{args.drills} copy drills, {len(docs)} documents")
 
 
 def cmd_datasets(args):
@@ -243,7 +245,8 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("corpus")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--examples", type=int, default=30000)
+    p.add_argument("--examples", type=int, default=10000)
+    p.add_argument("--drills", type=int, default=12000)
     p.add_argument("--license-repeats", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p = sub.add_parser("datasets")

@@ -37,7 +37,7 @@ fi
 
 rm -rf "$work"
 mkdir -p "$work"
-"$py" "$here/make_data.py" corpus --out-dir "$work" --examples 20000 --seed 1
+"$py" "$here/make_data.py" corpus --out-dir "$work" --examples 10000 --drills 12000 --seed 1
 # LLaMA's recipe: BPE with byte fallback, unk 0, bos 1, eos 2, no pad, digits split,
 # no normalisation (newlines reach the model as the byte piece <0x0A>).
 spm_train --input="$work/spm_input.txt" --model_prefix="$work/tokenizer" --vocab_size=3000 --model_type=bpe \
