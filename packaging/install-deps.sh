@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-openmp
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   xvfb xauth

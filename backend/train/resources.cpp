@@ -6,6 +6,7 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(DROPLORA_WITH_CUDA)
@@ -17,7 +18,7 @@ namespace droplora::train {
 
 std::string describe_device(const c10::Device& device, c10::ScalarType dtype) {
     std::string s = "device " + device.str() + ", weights " + c10::toString(dtype);
-    if (device.is_cpu()) s += ", " + std::to_string(at::get_num_threads()) + " threads";
+    if (device.is_cpu()) s += ", " + std::to_string(at::get_num_threads()) + " threads, " + describe_blas();
     return s;
 }
 
@@ -37,9 +38,35 @@ double device_memory_mb(const c10::Device& device) {
     return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
+namespace {
+
+// OpenBLAS's own query, found at run time so that any BLAS (or none) links:
+// 0 sequential, 1 pthreads, 2 OpenMP; -1 when the BLAS is not OpenBLAS.
+int openblas_parallel_mode() {
+    using GetParallel = int (*)();
+    auto get = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    return get ? get() : -1;
+}
+
+}  // namespace
+
+std::string describe_blas() {
+    switch (openblas_parallel_mode()) {
+        case 0: return "OpenBLAS (sequential)";
+        case 1: return "OpenBLAS (pthreads)";
+        case 2: return "OpenBLAS (openmp)";
+        default: return "BLAS not OpenBLAS";
+    }
+}
+
 void use_all_cores() {
     if (std::getenv("OMP_NUM_THREADS")) return;
     const unsigned n = std::thread::hardware_concurrency();
+    if (openblas_parallel_mode() == 1) {
+        // Matrix products dominate the step; let OpenBLAS's pool have the cores.
+        at::set_num_threads(1);
+        return;
+    }
     if (n > 1 && at::get_num_threads() < static_cast<int>(n)) at::set_num_threads(static_cast<int>(n));
 }
 

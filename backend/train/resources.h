@@ -12,7 +12,15 @@ std::string describe_device(const c10::Device& device, c10::ScalarType dtype);
 // Peak allocated CUDA memory on a GPU; the process's resident set on the CPU. MiB.
 double device_memory_mb(const c10::Device& device);
 // Uses every core for CPU math unless OMP_NUM_THREADS says otherwise (Debian's
-// LibTorch otherwise starts with one thread on some machines).
+// LibTorch otherwise starts with one thread on some machines), and keeps
+// LibTorch's and the BLAS's thread pools from competing for the same cores:
+// with OpenBLAS's pthread build (its own pool of spinning threads next to
+// LibTorch's OpenMP pool) LibTorch is given one thread and the matrix products
+// every core, which measured 2-3x faster on two cores than both pools at full
+// width. OpenBLAS's OpenMP build shares LibTorch's pool and needs nothing.
 void use_all_cores();
+// The BLAS LibTorch calls, in words ("OpenBLAS (openmp)", "OpenBLAS (pthreads)",
+// "reference BLAS or MKL"), for logs and the bench header.
+std::string describe_blas();
 
 }  // namespace droplora::train
