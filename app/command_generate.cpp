@@ -17,19 +17,21 @@ namespace droplora::app {
 
 int run_generate(const CommandArgs& argv) {
     if (wants_help(argv)) {
-        std::cout << "usage: droplora generate --model DIR [--adapter DIR] --prompt TEXT [--template T]\n"
-                     "                        [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]\n"
+        std::cout << "usage: droplora generate --model DIR [--adapter DIR] --prompt TEXT [--input TEXT]\n"
+                     "                        [--template T] [--max-new-tokens N] [--temperature T]\n"
+                     "                        [--top-p P] [--seed S]\n"
                      "\n"
                      "--template alpaca|llama2|chatml|plain renders TEXT as the user's turn (default: none,\n"
-                     "the raw text after BOS). temperature 0 (default) is greedy decoding.\n";
+                     "the raw text after BOS); --input is an alpaca row's input (the \"### Input:\" block).\n"
+                     "temperature 0 (default) is greedy decoding.\n";
         return 0;
     }
-    Args args(argv, {"model", "adapter", "prompt", "template", "max-new-tokens", "temperature", "top-p", "seed", "device"});
+    Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p", "seed", "device"});
     const std::string model_dir = args.require("model");
     const std::string prompt = args.require("prompt");
     auto tok = data::Tokenizer::load(model_dir);
 
-    const auto ids = train::build_prompt_ids(*tok, prompt, args.get("template", "none"), "--template");
+    const auto ids = train::build_prompt_ids(*tok, prompt, args.get("input"), args.get("template", "none"), "--template");
 
     model::LoadOptions load;
     load.device = model::resolve_device(args.get("device", "auto"), "--device");

@@ -1,41 +1,25 @@
 #include "comparesession.h"
 
 #include <QDir>
-#include <QThread>
 #include <QTimer>
 #include <exception>
 
 #include "train/metrics_log.h"
-#include "train/preview.h"
 #include "trainingcontroller.h"
 
 namespace droplora::ui {
 
 using droplora::train::RunOutcome;
 
-// What the worker thread hands back: one exact match per run, or why not.
-struct CompareSession::Scores {
-    QVector<double> exactMatch;
-    QString error;
-};
-
-namespace {
-
-// Answers to the validation file are short; a long budget only costs time.
-constexpr int64_t kExactMatchNewTokens = 64;
-
-}  // namespace
-
 CompareSession::CompareSession(TrainingController* controller, QObject* parent)
-    : QObject(parent), m_controller(controller) {
+    : QObject(parent), m_controller(controller), m_scoreJob(new ScoreJob(this)) {
     connect(m_controller, &TrainingController::finished, this, &CompareSession::onRunFinished);
+    connect(m_scoreJob, &ScoreJob::succeeded, this, &CompareSession::onScores);
+    connect(m_scoreJob, &ScoreJob::failed, this,
+            [this](const QString& message) { finish(true, tr("exact match not measured: %1").arg(message)); });
 }
 
-CompareSession::~CompareSession() {
-    if (!m_thread) return;
-    m_thread->wait();
-    delete m_thread;
-}
+CompareSession::~CompareSession() = default;
 
 QVector<CompareSession::Row> CompareSession::plan(const droplora::config::RunConfig& form) {
     const QString output = QDir::cleanPath(QString::fromStdString(form.output));
@@ -93,7 +77,7 @@ void CompareSession::startRun(int index) {
 }
 
 void CompareSession::onRunFinished(RunOutcome outcome, const QString& message) {
-    if (!m_active || m_current < 0 || m_thread) return;
+    if (!m_active || m_current < 0 || m_scoreJob->isRunning()) return;
     const Row& row = m_rows[m_current];
     if (outcome != RunOutcome::Finished) {
         const QString why = m_cancelled ? tr("cancelled") : message.isEmpty() ? outcomeName(outcome) : message;
@@ -136,49 +120,22 @@ void CompareSession::readMetrics() {
 }
 
 void CompareSession::startExactMatch() {
-    emit progress(tr("compare: measuring exact match on %1").arg(QString::fromStdString(m_rows.first().config.data.val)));
-    m_scores = std::make_shared<Scores>();
-    struct Job {
-        std::string model, adapter, data, format, templ;
-        int64_t maxSeqLen;
-    };
-    std::vector<Job> jobs;
-    for (const Row& row : m_rows) {
-        const auto& c = row.config;
-        jobs.push_back({c.model, QDir(row.runDir).filePath(QStringLiteral("adapter")).toStdString(), c.data.val,
-                        c.data.format, c.data.templ, c.data.max_seq_len});
-    }
-    auto scores = m_scores;
-    m_thread = QThread::create([scores, jobs] {
-        try {
-            for (const Job& j : jobs) {
-                const auto s = droplora::train::score_adapter(j.model, j.adapter, j.data, j.format, j.templ, j.maxSeqLen,
-                                                              kExactMatchNewTokens);
-                scores->exactMatch.append(s.exact_match);
-            }
-        } catch (const std::exception& e) {
-            scores->error = QString::fromUtf8(e.what());
-        } catch (...) {
-            scores->error = QStringLiteral("exact match stopped by an unknown error");
-        }
-    });
-    m_thread->setObjectName(QStringLiteral("droplora-compare-eval"));
-    connect(m_thread, &QThread::finished, this, &CompareSession::onExactMatchFinished, Qt::QueuedConnection);
-    m_thread->start();
+    const auto& c = m_rows.first().config;  // both runs share data, template and context
+    emit progress(tr("compare: measuring exact match on %1").arg(QString::fromStdString(c.data.val)));
+    ScoreJob::Request request;
+    request.modelDir = QString::fromStdString(c.model);
+    for (const Row& row : m_rows) request.adapterDirs.append(QDir(row.runDir).filePath(QStringLiteral("adapter")));
+    request.dataPath = QString::fromStdString(c.data.val);
+    request.format = QString::fromStdString(c.data.format);
+    request.templ = QString::fromStdString(c.data.templ);
+    request.maxSeqLen = c.data.max_seq_len;
+    m_scoreJob->start(request);
 }
 
-void CompareSession::onExactMatchFinished() {
-    if (!m_thread) return;
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    if (!m_scores->error.isEmpty()) {
-        finish(true, tr("exact match not measured: %1").arg(m_scores->error));
-        return;
-    }
-    for (int i = 0; i < m_rows.size() && i < m_scores->exactMatch.size(); ++i) {
+void CompareSession::onScores(const QVector<ScoreJob::Score>& scores) {
+    for (int i = 0; i < m_rows.size() && i < scores.size(); ++i) {
         m_rows[i].hasExactMatch = true;
-        m_rows[i].exactMatch = m_scores->exactMatch[i];
+        m_rows[i].exactMatch = scores[i].exactMatch;
     }
     finish(true, QString());
 }

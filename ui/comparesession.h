@@ -14,8 +14,7 @@
 
 #include "config/run_config.h"
 #include "metatypes.h"
-
-class QThread;
+#include "scorejob.h"
 
 namespace droplora::ui {
 
@@ -38,7 +37,7 @@ public:
     };
 
     CompareSession(TrainingController* controller, QObject* parent = nullptr);
-    ~CompareSession() override;  // waits for a running exact-match evaluation
+    ~CompareSession() override;  // waits for a running exact-match evaluation (ScoreJob)
 
     // The two runs a comparison of `form` trains (LoRA first). Pure: no files touched.
     static QVector<Row> plan(const droplora::config::RunConfig& form);
@@ -60,12 +59,11 @@ signals:
     void finished(bool ok, const QString& message);
 
 private:
-    struct Scores;
     void onRunFinished(droplora::train::RunOutcome outcome, const QString& message);
     void startRun(int index);
     void readMetrics();
     void startExactMatch();
-    void onExactMatchFinished();
+    void onScores(const QVector<ScoreJob::Score>& scores);
     void finish(bool ok, const QString& message);
 
     TrainingController* m_controller;
@@ -74,8 +72,7 @@ private:
     bool m_active = false;
     bool m_cancelled = false;
     QString m_error;
-    QThread* m_thread = nullptr;
-    std::shared_ptr<Scores> m_scores;
+    ScoreJob* m_scoreJob;
 };
 
 }  // namespace droplora::ui

@@ -1,8 +1,9 @@
 // droplora-workbench [--config FILE] [--run DIR] [--screenshot PNG [--screenshot-after-steps N]]
 //
 // --screenshot trains with the loaded config, grabs the whole window to PNG
-// after N logged steps (or when the run ends, whichever comes first), stops
-// the run cleanly and exits 0; it exits non-zero when the run cannot start or
+// after N logged steps (or when the run ends, whichever comes first; at the end
+// after the Summary tab has scored the held-out file), stops the run cleanly
+// and exits 0; it exits non-zero when the run cannot start or
 // the image cannot be written, or the run fails. Message boxes are not shown in that mode (they
 // go to stderr), so it runs unattended under xvfb or QT_QPA_PLATFORM=offscreen.
 #include <QApplication>
@@ -16,10 +17,12 @@
 #include "dialogs.h"
 #include "mainwindow.h"
 #include "metatypes.h"
+#include "runsummary.h"
 #include "trainingcontroller.h"
 
 using droplora::ui::Dialogs;
 using droplora::ui::MainWindow;
+using droplora::ui::RunSummary;
 using droplora::ui::TrainingController;
 
 namespace {
@@ -36,12 +39,21 @@ public:
         connect(controller, &TrainingController::finished, this,
                 [this](droplora::train::RunOutcome outcome, const QString&) {
                     m_runFailed = outcome == droplora::train::RunOutcome::Failed;
-                    if (!m_grabbed) grab();
-                    QApplication::exit(m_saved && !m_runFailed ? 0 : 1);
+                    RunSummary* summary = m_window->runSummary();
+                    if (!m_grabbed && summary->isMeasuring()) {
+                        connect(summary, &RunSummary::measured, this, [this] { grabAndExit(); });
+                        return;
+                    }
+                    grabAndExit();
                 });
     }
 
 private:
+    void grabAndExit() {
+        if (!m_grabbed) grab();
+        QApplication::exit(m_saved && !m_runFailed ? 0 : 1);
+    }
+
     void grabSoon() {
         if (m_grabbed || m_scheduled) return;
         m_scheduled = true;

@@ -34,6 +34,7 @@
 #include "previewpanel.h"
 #include "runspanel.h"
 #include "runstatus.h"
+#include "runsummary.h"
 #include "subspaceplot.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
@@ -82,6 +83,7 @@ MainWindow::MainWindow(QWidget* parent)
       m_subspace(new SubspacePlot),
       m_status(new RunStatus),
       m_previewPanel(new PreviewPanel),
+      m_summary(new RunSummary),
       m_compare(new CompareSession(m_controller, this)) {
     setObjectName(QStringLiteral("DropLoRAWorkbench"));
     buildLayout();
@@ -104,8 +106,13 @@ MainWindow::MainWindow(QWidget* parent)
         source.modelDir = QString::fromStdString(config().model);
         source.runDir = m_currentRunDir;
         source.running = m_controller->isRunning() && m_controller->runDir() == m_currentRunDir;
+        const auto form = config();
+        source.examplesPath = QString::fromStdString(form.data.val);
+        source.format = QString::fromStdString(form.data.format);
+        source.templ = QString::fromStdString(form.data.templ);
         return source;
     });
+    connect(m_summary, &RunSummary::logLine, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::progress, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::runStarting, this, [this](int, const QString& name, const QString& runDir) {
         clearPlots();
@@ -171,6 +178,12 @@ void MainWindow::buildLayout() {
     previewDock->setWidget(m_previewPanel);
     previewDock->setFeatures(dock->features());
     addDockWidget(Qt::BottomDockWidgetArea, previewDock);
+    m_summaryDock = new QDockWidget(tr("Summary"), this);
+    m_summaryDock->setObjectName(QStringLiteral("SummaryDock"));
+    m_summaryDock->setWidget(m_summary);
+    m_summaryDock->setFeatures(dock->features());
+    addDockWidget(Qt::BottomDockWidgetArea, m_summaryDock);
+    tabifyDockWidget(dock, m_summaryDock);
     tabifyDockWidget(dock, previewDock);
     dock->raise();
     resizeDocks({dock}, {150}, Qt::Vertical);
@@ -339,6 +352,7 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
                   .arg(history.evals.size())
                   .arg(history.stats.size()));
     if (history.bad_lines > 0) appendLog(tr("%1 unreadable lines in metrics.jsonl were skipped").arg(history.bad_lines));
+    showSummary(m_currentRunDir, false);
     updateActions();
     updateTitle();
     return true;
@@ -474,11 +488,25 @@ void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
     if (!m_controller->lastCheckpoint().isEmpty()) appendLog(tr("last checkpoint: %1").arg(m_controller->lastCheckpoint()));
     m_runsPanel->addRecentRun(m_controller->runDir());
     updateActions();
+    // A comparison tables its own scores; a single finished run is scored here.
+    if (!m_compare->isRunning()) showSummary(m_controller->runDir(), outcome == RunOutcome::Finished && !m_closeWhenIdle);
     if (m_closeWhenIdle) {
         QTimer::singleShot(0, this, &QWidget::close);
         return;
     }
     if (outcome == RunOutcome::Failed) Dialogs::error(this, tr("Training failed"), message);
+}
+
+void MainWindow::showSummary(const QString& runDir, bool measure) {
+    droplora::config::RunConfig runConfig = config();
+    const QString file = QDir(runDir).filePath(QStringLiteral("config.yaml"));
+    try {
+        if (QFileInfo::exists(file)) runConfig = droplora::config::load_run_config(file.toStdString());
+    } catch (const std::exception& e) {
+        appendLog(QString::fromUtf8(e.what()));
+    }
+    m_summary->showRun(runDir, runConfig);
+    if (measure && m_summary->measure()) m_summaryDock->raise();
 }
 
 void MainWindow::appendLog(const QString& line) {
@@ -488,6 +516,7 @@ void MainWindow::appendLog(const QString& line) {
 QString MainWindow::logText() const { return m_log->toPlainText(); }
 
 void MainWindow::clearPlots() {
+    m_summary->clear();
     m_lossPlot->clear();
     m_heatmap->clear();
     m_subspace->clear();

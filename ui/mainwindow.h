@@ -1,6 +1,7 @@
 // The workbench window: the run form on the left (model, data, adapter,
 // training, past runs), the plots on the right (loss; rank-channel heatmap;
-// subspace), the log and the preview (base vs adapted answers) at the bottom,
+// subspace), the log, the run summary (held-out scores of base and adapted
+// model) and the preview (base vs adapted answers) at the bottom,
 // run gauges in the status bar.
 // Every engine error reaches the user as a message box (Dialogs) and leaves
 // the window usable.
@@ -14,6 +15,7 @@
 #include "metatypes.h"
 
 class QAction;
+class QDockWidget;
 class QMenu;
 class QPlainTextEdit;
 class QTabWidget;
@@ -30,6 +32,7 @@ class LossPlot;
 class ModelPanel;
 class PreviewPanel;
 class RunStatus;
+class RunSummary;
 class RunsPanel;
 class SubspacePlot;
 class TrainingController;
@@ -75,6 +78,7 @@ public:
     SubspacePlot* subspacePlot() const { return m_subspace; }
     RunStatus* runStatus() const { return m_status; }
     PreviewPanel* previewPanel() const { return m_previewPanel; }
+    RunSummary* runSummary() const { return m_summary; }
     CompareSession* compareSession() const { return m_compare; }
     CompareDialog* compareDialog() const { return m_compareDialog; }  // null until a comparison finished
 
@@ -95,6 +99,9 @@ private:
     void updateTitle();
     void clearPlots();
     void onFinished(droplora::train::RunOutcome outcome, const QString& message);
+    // The Summary tab for a run folder (its config.yaml, else the form's);
+    // `measure`: score base and adapted model on the held-out file too.
+    void showSummary(const QString& runDir, bool measure);
     void onExportFinished(bool ok, const QString& text);
     void onCompareFinished(bool ok, const QString& message);
     void rebuildRecentMenus();
@@ -115,10 +122,12 @@ private:
     SubspacePlot* m_subspace;
     RunStatus* m_status;
     PreviewPanel* m_previewPanel;
+    RunSummary* m_summary;
     CompareSession* m_compare;
     CompareDialog* m_compareDialog = nullptr;
     QTabWidget* m_formTabs = nullptr;
     QPlainTextEdit* m_log = nullptr;
+    QDockWidget* m_summaryDock = nullptr;
 
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;

@@ -28,11 +28,12 @@ bool PreviewJob::start(const Request& request) {
     m_outcome = std::make_shared<Outcome>();
     auto outcome = m_outcome;
     const std::string model = request.modelDir.toStdString(), adapter = request.adapterDir.toStdString();
-    const std::string prompt = request.prompt.toStdString(), templ = request.templ.toStdString();
+    const std::string prompt = request.prompt.toStdString(), input = request.input.toStdString();
+    const std::string templ = request.templ.toStdString();
     const int maxNewTokens = request.maxNewTokens;
-    m_thread = QThread::create([outcome, model, adapter, prompt, templ, maxNewTokens] {
+    m_thread = QThread::create([outcome, model, adapter, prompt, input, templ, maxNewTokens] {
         try {
-            const auto r = droplora::train::generate_preview(model, adapter, prompt, templ, maxNewTokens);
+            const auto r = droplora::train::generate_preview(model, adapter, prompt, input, templ, maxNewTokens);
             outcome->base = QString::fromStdString(r.base);
             outcome->adapted = QString::fromStdString(r.adapted);
             outcome->ok = true;

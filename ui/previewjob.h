@@ -20,6 +20,7 @@ public:
         QString modelDir;
         QString adapterDir;  // empty: the base model only
         QString prompt;
+        QString input;       // an alpaca row's input; may be empty
         QString templ;       // alpaca | llama2 | chatml | plain | none
         int maxNewTokens = 64;
     };

@@ -7,13 +7,16 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <exception>
 
 #include "dialogs.h"
 #include "previewjob.h"
+#include "train/preview.h"
 
 namespace droplora::ui {
 
@@ -34,14 +37,19 @@ PreviewPanel::PreviewPanel(QWidget* parent)
     : QWidget(parent),
       m_job(new PreviewJob(this)),
       m_prompt(new QPlainTextEdit),
+      m_input(new QLineEdit),
       m_template(new QComboBox),
       m_maxTokens(new QSpinBox),
       m_generate(new QPushButton(tr("Generate"))),
+      m_example(new QPushButton(tr("Held-out example"))),
       m_sourceLabel(new QLabel),
+      m_verdict(new QLabel),
       m_base(answerBox()),
       m_adapted(answerBox()) {
     m_prompt->setPlaceholderText(tr("Prompt — with a template it is the user's turn"));
-    m_prompt->setMaximumHeight(90);
+    m_prompt->setMaximumHeight(70);
+    m_input->setPlaceholderText(tr("Input — an alpaca row's input (optional)"));
+    m_example->setToolTip(tr("The next row of the validation file as the prompt, with its reference answer"));
     // "none" feeds the raw text after BOS, as `droplora generate` without --template.
     m_template->addItems({QStringLiteral("alpaca"), QStringLiteral("llama2"), QStringLiteral("chatml"),
                           QStringLiteral("plain"), QStringLiteral("none")});
@@ -56,6 +64,7 @@ PreviewPanel::PreviewPanel(QWidget* parent)
     controls->addWidget(new QLabel(tr("Max new tokens")));
     controls->addWidget(m_maxTokens);
     controls->addStretch(1);
+    controls->addWidget(m_example);
     controls->addWidget(m_generate);
 
     auto* answers = new QGridLayout;
@@ -66,11 +75,21 @@ PreviewPanel::PreviewPanel(QWidget* parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_prompt);
+    layout->addWidget(m_input);
     layout->addLayout(controls);
     layout->addWidget(m_sourceLabel);
+    layout->addWidget(m_verdict);
     layout->addLayout(answers, 1);
 
+    m_verdict->setWordWrap(true);
+    m_verdict->hide();
     connect(m_generate, &QPushButton::clicked, this, &PreviewPanel::generate);
+    connect(m_example, &QPushButton::clicked, this, &PreviewPanel::nextExample);
+    const auto edited = [this] {
+        if (!m_filling) m_reference.clear();
+    };
+    connect(m_prompt, &QPlainTextEdit::textChanged, this, edited);
+    connect(m_input, &QLineEdit::textChanged, this, edited);
     connect(m_job, &PreviewJob::succeeded, this, &PreviewPanel::onSucceeded);
     connect(m_job, &PreviewJob::failed, this, &PreviewPanel::onFailed);
 }
@@ -97,6 +116,41 @@ QString PreviewPanel::latestAdapterDir(const QString& runDir, bool running) {
 }
 
 void PreviewPanel::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }
+
+void PreviewPanel::setInput(const QString& input) { m_input->setText(input); }
+
+bool PreviewPanel::nextExample() {
+    if (m_job->isRunning()) return false;
+    const Source source = m_provider ? m_provider() : Source{};
+    if (source.examplesPath.isEmpty()) {
+        Dialogs::error(this, tr("Preview"), tr("held-out examples come from the validation file: choose one (Data tab)"));
+        return false;
+    }
+    droplora::train::PromptExample ex;
+    try {
+        ex = droplora::train::prompt_example(source.examplesPath.toStdString(), source.format.toStdString(),
+                                             m_exampleIndex);
+    } catch (const std::exception& e) {
+        Dialogs::error(this, tr("Preview"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    m_exampleIndex = ex.index + 1;
+    m_filling = true;
+    m_prompt->setPlainText(QString::fromStdString(ex.prompt));
+    m_input->setText(QString::fromStdString(ex.input));
+    setTemplate(source.templ);
+    m_filling = false;
+    m_reference = QString::fromStdString(ex.reference);
+    m_exampleHeader = tr("Held-out example %1 of %2 (%3); the file's answer: %4")
+                          .arg(ex.index + 1)
+                          .arg(ex.count)
+                          .arg(QString::fromStdString(ex.source), m_reference);
+    m_verdict->setText(m_exampleHeader);
+    m_verdict->show();
+    return generate();
+}
+
+QString PreviewPanel::verdictText() const { return m_verdict->isVisible() ? m_verdict->text() : QString(); }
 
 void PreviewPanel::setTemplate(const QString& templ) {
     const int i = m_template->findText(templ);
@@ -125,6 +179,7 @@ bool PreviewPanel::generate() {
     request.modelDir = source.modelDir;
     request.adapterDir = m_adapterDir;
     request.prompt = m_prompt->toPlainText();
+    request.input = m_input->text();
     request.templ = m_template->currentText();
     request.maxNewTokens = m_maxTokens->value();
     m_sourceLabel->setText(m_adapterDir.isEmpty()
@@ -133,20 +188,33 @@ bool PreviewPanel::generate() {
     m_base->setPlainText(tr("generating…"));
     m_adapted->clear();
     m_generate->setEnabled(false);
+    m_example->setEnabled(false);
+    if (m_reference.isEmpty()) m_verdict->hide();
     m_job->start(request);
     return true;
 }
 
 void PreviewPanel::onSucceeded(const QString& base, const QString& adapted) {
     m_generate->setEnabled(true);
+    m_example->setEnabled(true);
     m_base->setPlainText(base);
     if (m_adapterDir.isEmpty()) m_adapted->setPlaceholderText(tr("no adapter in the current run yet"));
     m_adapted->setPlainText(adapted);
+    if (!m_reference.isEmpty()) {
+        // As exact match scores (train/task_eval.h): equal after trimming whitespace at both ends.
+        const auto mark = [this](const QString& answer) {
+            return answer.trimmed() == m_reference.trimmed() ? tr("equal ✓") : tr("different ✗");
+        };
+        QString verdict = m_exampleHeader + tr(" — base: %1").arg(mark(base));
+        if (!m_adapterDir.isEmpty()) verdict += tr(", with the adapter: %1").arg(mark(adapted));
+        m_verdict->setText(verdict);
+    }
     emit finished(true);
 }
 
 void PreviewPanel::onFailed(const QString& message) {
     m_generate->setEnabled(true);
+    m_example->setEnabled(true);
     m_base->clear();
     m_adapted->clear();
     Dialogs::error(this, tr("Preview"), message);

@@ -1,7 +1,9 @@
-// The embedded demo: a prompt, a template and a token budget; "Generate" asks
-// the base model and the model with the current run's newest adapter, and shows
-// both answers side by side. Usable during a run (the adapter is then the
-// newest checkpoint's) and after it (the run's final adapter/).
+// The embedded demo: a prompt (and an alpaca input), a template and a token
+// budget; "Generate" asks the base model and the model with the current run's
+// newest adapter, and shows both answers side by side. Usable during a run (the
+// adapter is then the newest checkpoint's) and after it (the run's final
+// adapter/). "Held-out example" fills the prompt from the next row of the
+// validation file, generates, and marks which answer equals the file's.
 #pragma once
 
 #include <QString>
@@ -10,6 +12,7 @@
 
 class QComboBox;
 class QLabel;
+class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
@@ -27,6 +30,9 @@ public:
         QString modelDir;
         QString runDir;     // may be empty: the base model only
         bool running = false;  // the run is still training: prefer its checkpoints
+        QString examplesPath;   // the validation file (held-out examples); may be empty
+        QString format;         // of examplesPath: auto | alpaca | chat | completion
+        QString templ;          // the run's template, used for its examples
     };
     using SourceProvider = std::function<Source()>;
 
@@ -39,17 +45,24 @@ public:
     static QString latestAdapterDir(const QString& runDir, bool running);
 
     void setPrompt(const QString& prompt);
+    void setInput(const QString& input);
     void setTemplate(const QString& templ);  // alpaca | llama2 | chatml | plain | none
     void setMaxNewTokens(int n);
     QString baseText() const;
     QString adaptedText() const;
+    QString referenceText() const { return m_reference; }  // of the held-out example shown; else empty
+    QString verdictText() const;
     QString adapterDir() const { return m_adapterDir; }  // of the last generation
     QPushButton* generateButton() const { return m_generate; }
+    QPushButton* exampleButton() const { return m_example; }
     PreviewJob* job() const { return m_job; }
 
 public slots:
     // Returns false (and says why through Dialogs) when nothing was started.
     bool generate();
+    // The next held-out example into the prompt, then generate(). Returns false
+    // (and says why through Dialogs) when there is no validation file to read.
+    bool nextExample();
 
 signals:
     void finished(bool ok);
@@ -61,13 +74,20 @@ private:
     SourceProvider m_provider;
     PreviewJob* m_job;
     QPlainTextEdit* m_prompt;
+    QLineEdit* m_input;
     QComboBox* m_template;
     QSpinBox* m_maxTokens;
     QPushButton* m_generate;
+    QPushButton* m_example;
     QLabel* m_sourceLabel;
+    QLabel* m_verdict;
     QPlainTextEdit* m_base;
     QPlainTextEdit* m_adapted;
     QString m_adapterDir;
+    QString m_reference;        // the held-out example's answer; cleared when the prompt is edited
+    QString m_exampleHeader;    // which example, and its answer
+    qint64 m_exampleIndex = 0;  // the next example to show
+    bool m_filling = false;     // the prompt is being set from an example
 };
 
 }  // namespace droplora::ui

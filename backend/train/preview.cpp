@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -80,9 +81,10 @@ std::string greedy_answer(model::LlamaModelImpl& net, const data::Tokenizer& tok
 }  // namespace
 
 std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const std::string& prompt,
-                                      const std::string& templ, const std::string& where) {
+                                      const std::string& input, const std::string& templ, const std::string& where) {
     std::vector<int64_t> ids;
     if (templ.empty() || templ == "none") {
+        if (!input.empty()) fail(where, "an input needs a template (alpaca, llama2, chatml or plain), not none");
         ids = tokenizer.encode(prompt);
         if (tokenizer.add_bos()) ids.insert(ids.begin(), tokenizer.bos_id());
         return ids;
@@ -93,7 +95,9 @@ std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const st
     row.source = where;
     row.alpaca = true;
     row.instruction = prompt;
-    row.messages = {{"user", prompt}, {"assistant", ""}};
+    row.input = input;
+    // As data_formats.cpp joins an alpaca row for the non-alpaca templates.
+    row.messages = {{"user", input.empty() ? prompt : prompt + "\n\n" + input}, {"assistant", ""}};
     data::RenderOptions ro;
     ro.templ = data::parse_template(templ, where);
     ro.max_seq_len = 1 << 20;
@@ -104,12 +108,12 @@ std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const st
 }
 
 PreviewResult generate_preview(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
-                               const std::string& templ, int max_new_tokens) {
+                               const std::string& input, const std::string& templ, int max_new_tokens) {
     if (model_dir.empty()) fail("preview", "no model folder chosen");
     if (max_new_tokens < 1) fail("preview: max_new_tokens", "must be ≥ 1 (got " + std::to_string(max_new_tokens) + ")");
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     CachedModel& m = cached_model(model_dir);
-    const auto ids = build_prompt_ids(*m.tokenizer, prompt, templ, "preview: template");
+    const auto ids = build_prompt_ids(*m.tokenizer, prompt, input, templ, "preview: template");
     if (ids.empty()) fail("preview: prompt", "is empty and the tokenizer adds no BOS");
     PreviewResult result;
     result.base = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
@@ -120,11 +124,36 @@ PreviewResult generate_preview(const std::string& model_dir, const std::string& 
     return result;
 }
 
+PromptExample prompt_example(const std::string& data_path, const std::string& format, int64_t index) {
+    data::LoadOptions lo;
+    lo.format = data::parse_format(format, data_path + ": format");
+    const data::LoadedRows loaded = data::load_rows(data_path, lo);
+    std::vector<const data::Row*> usable;
+    for (const auto& row : loaded.rows)
+        if (row.messages.size() >= 2 && row.messages.back().role == "assistant" &&
+            row.messages[row.messages.size() - 2].role == "user")
+            usable.push_back(&row);
+    if (usable.empty()) fail(data_path, "no row ends with a user turn and the assistant's answer, so there is no example to preview");
+    const auto count = static_cast<int64_t>(usable.size());
+    PromptExample ex;
+    ex.count = count;
+    ex.index = ((index % count) + count) % count;
+    const data::Row& row = *usable[static_cast<size_t>(ex.index)];
+    if (row.alpaca) {
+        ex.prompt = row.instruction;
+        ex.input = row.input;
+    } else {
+        ex.prompt = row.messages[row.messages.size() - 2].content;
+    }
+    ex.reference = row.messages.back().content;
+    ex.source = row.source;
+    return ex;
+}
+
 AdapterScore score_adapter(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
                            const std::string& format, const std::string& templ, int64_t max_seq_len,
                            int64_t max_new_tokens) {
     if (model_dir.empty()) fail("score", "no model folder chosen");
-    if (adapter_dir.empty()) fail("score", "no adapter folder given");
     TaskEvalOptions o;
     o.format = data::parse_format(format, data_path + ": format");
     o.templ = data::parse_template(templ, data_path + ": template");
@@ -132,12 +161,14 @@ AdapterScore score_adapter(const std::string& model_dir, const std::string& adap
     o.max_new_tokens = max_new_tokens;
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     CachedModel& m = cached_model(model_dir);
-    ScopedAdapter adapter(*m.net, adapter_dir);
+    std::optional<ScopedAdapter> adapter;
+    if (!adapter_dir.empty()) adapter.emplace(*m.net, adapter_dir);
     const TaskEvalResult r = evaluate_dataset(*m.net, *m.tokenizer, data_path, o);
     AdapterScore score;
     score.loss = r.loss;
     score.perplexity = r.perplexity;
     score.exact_match = r.exact_match();
+    score.matched = r.matched;
     score.examples = r.examples;
     return score;
 }

@@ -1,10 +1,12 @@
 """Generated instruction tasks (stdlib only).
 
-PRETRAIN_TASKS teach the base model the alpaca layout, the vocabulary and
-generic skills (copying, pointing at a position, counting). DEMO_TASKS are the
-sample datasets: structured transformations with a short answer that never
-occur in the pretraining corpus, so the base cannot do them and an adapter has
-to learn them. Every generator takes a random.Random and returns one alpaca row.
+PRETRAIN_TASKS (and the plain-text copy_drill documents) teach the base model
+the alpaca layout, the vocabulary and generic skills (copying, pointing at a
+position, counting). DEMO_TASKS are the sample datasets: structured
+transformations with a short answer that never occur in the pretraining
+corpus, so the base cannot do them and an adapter has to learn them. Every
+generator takes a random.Random; task generators return one alpaca row (the
+chat task a {"messages": ...} row).
 """
 
 from demo_words import (ADJECTIVES, ALL_WORDS, ANIMALS, CATEGORIES, CITIES, COLORS, NAMES, NATURE, NOUNS,
@@ -107,8 +109,9 @@ def p_copy_sentence(rng):
     return {"instruction": "Copy the sentence.", "input": s, "output": s}
 
 
-PRETRAIN_TASKS = [p_copy_sentence, p_repeat, p_first_word, p_second_word, p_count_words, p_join_dashes, p_pick_category,
-                  p_is_category, p_next_number, p_number_word, p_name_category, p_describe, p_city_of]
+PRETRAIN_TASKS = [p_copy_sentence, p_repeat, p_first_word, p_second_word, p_count_words, p_join_dashes,
+                  p_pick_category, p_is_category, p_next_number, p_number_word, p_name_category, p_describe,
+                  p_city_of]
 
 
 def copy_drill(rng):
@@ -136,6 +139,11 @@ def copy_drill(rng):
 
 
 # --- demo tasks (never in the pretraining corpus) ----------------------------------------------------
+
+def d_last_word(rng):
+    w = _words(rng, 3, 6)
+    return {"instruction": "Write the last word.", "input": " ".join(w), "output": w[-1]}
+
 
 def d_reverse_words(rng):
     w = _words(rng, 3, 5)
@@ -172,6 +180,7 @@ def d_last_word_chat(rng):
                          {"role": "assistant", "content": w[-1]}]}
 
 
-# name -> (generator, file stem); the first is the demo run's task.
-DEMO_TASKS = [("reverse-words", d_reverse_words), ("sort-numbers", d_sort_numbers), ("extract-year", d_extract_year)]
+# (file stem, generator); the first is the demo run's task (resources/configs/demo.yaml).
+DEMO_TASKS = [("last-word", d_last_word), ("extract-year", d_extract_year), ("reverse-words", d_reverse_words),
+              ("sort-numbers", d_sort_numbers)]
 CHAT_TASK = ("last-word-chat", d_last_word_chat)

@@ -29,6 +29,7 @@ import re
 import shutil
 import struct
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from demo_tasks import CHAT_TASK, DEMO_TASKS, PRETRAIN_TASKS, copy_drill  # noqa: E402
@@ -113,8 +114,8 @@ def cmd_corpus(args):
 
 def cmd_datasets(args):
     os.makedirs(args.out_dir, exist_ok=True)
-    for index, (stem, make) in enumerate(DEMO_TASKS + [CHAT_TASK]):
-        rng = random.Random(args.seed * 1000 + index)
+    for stem, make in DEMO_TASKS + [CHAT_TASK]:
+        rng = random.Random(args.seed * 1000003 + zlib.crc32(stem.encode()))  # one stream per task, order-free
         seen, rows = set(), []
         # Distinct rows, so no test row is also a training row.
         while len(rows) < args.train + args.test:

@@ -1,6 +1,7 @@
 // The embedded demo, offscreen: generate_preview against the `droplora generate` command line (an independent
 // code path: its own process, model load and adapter load), the Preview panel showing both answers after a click,
-// which adapter a run offers to the preview, and Run → Compare training a LoRA and a DropLoRA run whose table
+// which adapter a run offers to the preview, the Summary tab scoring base and adapted model after a run against
+// `droplora eval`, and Run → Compare training a LoRA and a DropLoRA run whose table
 // matches the runs' own metrics.jsonl and `droplora eval`. Message boxes are recorded (Dialogs), never shown.
 #include <QtTest/QtTest>
 
@@ -26,6 +27,8 @@
 #include "metatypes.h"
 #include "modelpanel.h"
 #include "previewpanel.h"
+#include "runsummary.h"
+#include "trainingcontroller.h"
 #include "train/metrics_log.h"
 #include "train/preview.h"
 
@@ -83,6 +86,44 @@ QByteArray alpacaRows(int rows, int offset) {
     return text;
 }
 
+// `droplora eval --data` on the validation file, base model (adapter empty) or adapted.
+QJsonObject cliEval(const QString& adapter, const QString& val) {
+    QStringList args{QStringLiteral("eval"), QStringLiteral("--model"), kModel, QStringLiteral("--data"), val,
+                     QStringLiteral("--template"), QStringLiteral("plain"), QStringLiteral("--max-seq-len"),
+                     QStringLiteral("64"), QStringLiteral("--max-new-tokens"), QStringLiteral("64")};
+    if (!adapter.isEmpty()) args << QStringLiteral("--adapter") << adapter;
+    return QJsonDocument::fromJson(runCli(args).toUtf8()).object();
+}
+
+// A 4-step run of the fixture model on generated rows, under `dir`.
+RunConfig smallRun(const QString& dir) {
+    const QString train = dir + QStringLiteral("/train.jsonl");
+    const QString val = dir + QStringLiteral("/val.jsonl");
+    writeFile(train, alpacaRows(12, 1));
+    writeFile(val, alpacaRows(3, 20));
+    RunConfig c;
+    c.model = kModel.toStdString();
+    c.data.train = train.toStdString();
+    c.data.val = val.toStdString();
+    c.data.templ = "plain";  // short rows: the fixture model has 128 positions
+    c.data.max_seq_len = 64;
+    c.adapter.method = "lora";
+    c.adapter.rank = 4;
+    c.adapter.alpha = 8;
+    c.train.max_steps = 4;
+    c.train.batch_size = 2;
+    c.train.lr = 1e-3;
+    c.train.warmup_steps = 0;
+    c.train.eval_every = 0;
+    c.train.save_every = 0;
+    c.train.stats_every = 2;
+    c.train.seed = 7;
+    c.device = "cpu";
+    c.precision = "fp32";
+    c.output = (dir + QStringLiteral("/run")).toStdString();
+    return c;
+}
+
 }  // namespace
 
 class TestPreview : public QObject {
@@ -96,6 +137,8 @@ private slots:
     void adapterOfRunPrefersFinishedAdapter();
     void panelShowsBothAnswers();
     void compareTrainsBothMethods();
+    void summaryScoresFinishedRun();
+    void promptExamplesFromDataFiles();
 
 private:
     QTemporaryDir m_tmp;
@@ -116,7 +159,7 @@ void TestPreview::init() { Dialogs::clearRecords(); }
 
 void TestPreview::previewMatchesCommandLine() {
     const auto raw = droplora::train::generate_preview(kModel.toStdString(), kAdapter.toStdString(),
-                                                       kPrompt.toStdString(), "none", kNewTokens);
+                                                       kPrompt.toStdString(), "", "none", kNewTokens);
     // Exact text: both are greedy decodings of the same ids by the same fp32 CPU model.
     QCOMPARE(QString::fromStdString(raw.base), cliAnswer({}));
     QCOMPARE(QString::fromStdString(raw.adapted), cliAnswer({QStringLiteral("--adapter"), kAdapter}));
@@ -125,26 +168,37 @@ void TestPreview::previewMatchesCommandLine() {
 
     // Through a template: the shared prompt builder, and the cached model after an adapter came and went.
     const auto templated = droplora::train::generate_preview(kModel.toStdString(), kAdapter.toStdString(),
-                                                             kPrompt.toStdString(), "plain", kNewTokens);
+                                                             kPrompt.toStdString(), "", "plain", kNewTokens);
     QCOMPARE(QString::fromStdString(templated.base), cliAnswer({QStringLiteral("--template"), QStringLiteral("plain")}));
     QCOMPARE(QString::fromStdString(templated.adapted),
              cliAnswer({QStringLiteral("--template"), QStringLiteral("plain"), QStringLiteral("--adapter"), kAdapter}));
 
     // Without an adapter only the base answers, and it is the same as before (the cache holds no adapter).
-    const auto base = droplora::train::generate_preview(kModel.toStdString(), "", kPrompt.toStdString(), "none",
+    const auto base = droplora::train::generate_preview(kModel.toStdString(), "", kPrompt.toStdString(), "", "none",
                                                         kNewTokens);
     QCOMPARE(base.base, raw.base);
     QVERIFY(base.adapted.empty());
+
+    // An alpaca row's input: the "### Input:" block, as `droplora generate --input`.
+    const std::string input = "one two three";
+    const auto withInput = droplora::train::generate_preview(kModel.toStdString(), kAdapter.toStdString(),
+                                                             kPrompt.toStdString(), input, "alpaca", kNewTokens);
+    const QStringList inputArgs{QStringLiteral("--template"), QStringLiteral("alpaca"), QStringLiteral("--input"),
+                                QString::fromStdString(input)};
+    QCOMPARE(QString::fromStdString(withInput.base), cliAnswer(inputArgs));
+    QCOMPARE(QString::fromStdString(withInput.adapted), cliAnswer(inputArgs + QStringList{QStringLiteral("--adapter"), kAdapter}));
 }
 
 void TestPreview::previewRejectsBadInput() {
     const std::string model = kModel.toStdString();
-    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "alpacca", 4));
-    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "none", 0));
+    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "", "alpacca", 4));
+    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "", "none", 0));
+    // An input needs a template to place it.
+    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "x", "none", 4));
     QVERIFY_THROWS_EXCEPTION(droplora::Error,
-                             droplora::train::generate_preview(model, m_tmp.filePath("missing").toStdString(), "hi", "none", 4));
+                             droplora::train::generate_preview(model, m_tmp.filePath("missing").toStdString(), "hi", "", "none", 4));
     // A failed adapter load leaves the cached base model clean.
-    const auto again = droplora::train::generate_preview(model, "", kPrompt.toStdString(), "none", kNewTokens);
+    const auto again = droplora::train::generate_preview(model, "", kPrompt.toStdString(), "", "none", kNewTokens);
     QCOMPARE(QString::fromStdString(again.base), cliAnswer({}));
 }
 
@@ -189,30 +243,9 @@ void TestPreview::panelShowsBothAnswers() {
 }
 
 void TestPreview::compareTrainsBothMethods() {
-    const QString train = m_tmp.filePath(QStringLiteral("cmp/train.jsonl"));
-    const QString val = m_tmp.filePath(QStringLiteral("cmp/val.jsonl"));
-    writeFile(train, alpacaRows(12, 1));
-    writeFile(val, alpacaRows(3, 20));
-    RunConfig c;
-    c.model = kModel.toStdString();
-    c.data.train = train.toStdString();
-    c.data.val = val.toStdString();
-    c.data.templ = "plain";  // short rows: the fixture model has 128 positions
-    c.data.max_seq_len = 64;
-    c.adapter.method = "lora";  // DropLoRA then gets drop rate 0.5 with the step mask
-    c.adapter.rank = 4;
-    c.adapter.alpha = 8;
-    c.train.max_steps = 4;
-    c.train.batch_size = 2;
-    c.train.lr = 1e-3;
-    c.train.warmup_steps = 0;
-    c.train.eval_every = 0;
-    c.train.save_every = 0;
-    c.train.stats_every = 2;
-    c.train.seed = 7;
-    c.device = "cpu";
-    c.precision = "fp32";
-    c.output = m_tmp.filePath(QStringLiteral("cmp/run")).toStdString();
+    // The form is LoRA: DropLoRA then gets drop rate 0.5 with the step mask.
+    const RunConfig c = smallRun(m_tmp.filePath(QStringLiteral("cmp")));
+    const QString val = QString::fromStdString(c.data.val);
 
     MainWindow w;
     w.modelPanel()->setModelDir(kModel);
@@ -259,12 +292,8 @@ void TestPreview::compareTrainsBothMethods() {
         QCOMPARE(table->item(r, 2)->text(), QString::number(history.evals.back().loss, 'f', 4));
         QCOMPARE(table->item(r, 3)->text(), QString::number(history.evals.back().perplexity, 'f', 2));
         // Exact match against `droplora eval` on the same validation file and adapter.
-        const QString json = runCli({QStringLiteral("eval"), QStringLiteral("--model"), kModel, QStringLiteral("--adapter"),
-                                     dirs[r] + QStringLiteral("/adapter"), QStringLiteral("--data"), val,
-                                     QStringLiteral("--template"), QStringLiteral("plain"), QStringLiteral("--max-seq-len"),
-                                     QStringLiteral("64"), QStringLiteral("--max-new-tokens"), QStringLiteral("64")});
-        const QJsonObject eval = QJsonDocument::fromJson(json.toUtf8()).object();
-        QVERIFY2(eval.contains(QStringLiteral("exact_match")), qPrintable(json));
+        const QJsonObject eval = cliEval(dirs[r] + QStringLiteral("/adapter"), val);
+        QVERIFY(eval.contains(QStringLiteral("exact_match")));
         QCOMPARE(table->item(r, 4)->text(),
                  QStringLiteral("%1 %").arg(100 * eval.value(QStringLiteral("exact_match")).toDouble(), 0, 'f', 1));
     }
@@ -281,6 +310,121 @@ void TestPreview::compareTrainsBothMethods() {
     QCOMPARE(w.previewPanel()->adapterDir(), dropDir + QStringLiteral("/adapter"));
     QCOMPARE(w.previewPanel()->baseText(), cliAnswer({}));
     QCOMPARE(w.previewPanel()->adaptedText(), cliAnswer({QStringLiteral("--adapter"), dropDir + QStringLiteral("/adapter")}));
+}
+
+void TestPreview::summaryScoresFinishedRun() {
+    const QString dir = m_tmp.filePath(QStringLiteral("summary"));
+    RunConfig c = smallRun(dir);
+    c.adapter.method = "droplora";
+    c.adapter.drop_rate = 0.5;
+    MainWindow w;
+    w.modelPanel()->setModelDir(kModel);
+    w.setConfig(c);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    RunSummary* summary = w.runSummary();
+    QVERIFY(!summary->measure());  // no run yet: nothing to measure, nothing starts
+    QSignalSpy measured(summary, &RunSummary::measured);
+    QVERIFY(w.startTraining());
+    // The run finishes, then base and adapted model are scored without a click.
+    QVERIFY(measured.wait(kRunTimeoutMs));
+    QVERIFY2(measured.first().at(0).toBool(), qPrintable(w.logText()));
+    const QString runDir = QDir::cleanPath(QString::fromStdString(c.output));
+    QCOMPARE(QDir::cleanPath(summary->runDir()), runDir);
+
+    // The metrics line is the run's own metrics.jsonl.
+    const auto history = droplora::train::read_metrics((runDir + "/metrics.jsonl").toStdString());
+    QVERIFY(!history.evals.empty());
+    QVERIFY2(summary->metricsText().contains(QString::number(history.evals.back().loss, 'f', 4)),
+             qPrintable(summary->metricsText()));
+    QVERIFY2(summary->metricsText().contains(QStringLiteral("4 of 4 steps")), qPrintable(summary->metricsText()));
+
+    // Both rows equal `droplora eval` (its own process) on the validation file.
+    QTableWidget* table = summary->table();
+    QCOMPARE(table->rowCount(), 2);
+    const QStringList adapters{QString(), runDir + QStringLiteral("/adapter")};
+    for (int r = 0; r < 2; ++r) {
+        const QJsonObject eval = cliEval(adapters[r], QString::fromStdString(c.data.val));
+        QVERIFY(eval.contains(QStringLiteral("exact_match")));
+        QCOMPARE(table->item(r, 1)->text(), QString::number(eval.value(QStringLiteral("loss")).toDouble(), 'f', 4));
+        QCOMPARE(table->item(r, 3)->text(), QStringLiteral("%1 % (%2 of %3)")
+                                                .arg(100 * eval.value(QStringLiteral("exact_match")).toDouble(), 0, 'f', 1)
+                                                .arg(eval.value(QStringLiteral("matched")).toInt())
+                                                .arg(eval.value(QStringLiteral("examples")).toInt()));
+    }
+    // The adapter changed the model: the two losses differ.
+    QVERIFY(table->item(0, 1)->text() != table->item(1, 1)->text());
+    QVERIFY(w.logText().contains(QStringLiteral("held-out")));
+
+    // Opening the run folder again shows its metrics; measuring on demand gives the same table.
+    const QString adaptedLoss = table->item(1, 1)->text();
+    QVERIFY(w.openRunFolder(runDir));
+    QCOMPARE(summary->table()->isVisible(), false);
+    QVERIFY(summary->measure());
+    QVERIFY(!summary->measure());  // one measurement at a time
+    QVERIFY(measured.wait(60000));
+    QCOMPARE(summary->table()->rowCount(), 2);
+    QCOMPARE(summary->table()->item(1, 1)->text(), adaptedLoss);
+
+    // A held-out example in the Preview: the validation file's first row, answered as `droplora generate` does,
+    // and each answer marked against the file's answer.
+    PreviewPanel* preview = w.previewPanel();
+    QSignalSpy previewed(preview, &PreviewPanel::finished);
+    preview->setMaxNewTokens(kNewTokens);
+    QTest::mouseClick(preview->exampleButton(), Qt::LeftButton);
+    QVERIFY(previewed.wait(60000));
+    const auto first = droplora::train::prompt_example(c.data.val, "auto", 0);
+    QCOMPARE(preview->referenceText(), QString::fromStdString(first.reference));
+    const QString cliBase = runCli({QStringLiteral("generate"), QStringLiteral("--model"), kModel, QStringLiteral("--prompt"),
+                                    QString::fromStdString(first.prompt), QStringLiteral("--template"),
+                                    QStringLiteral("plain"), QStringLiteral("--max-new-tokens"), QString::number(kNewTokens)});
+    QCOMPARE(preview->baseText() + QLatin1Char('\n'), cliBase);
+    QVERIFY2(preview->verdictText().contains(QStringLiteral("1 of 3")), qPrintable(preview->verdictText()));
+    QVERIFY2(preview->verdictText().contains(QStringLiteral("base: different")), qPrintable(preview->verdictText()));
+    QVERIFY(preview->verdictText().contains(QStringLiteral("with the adapter:")));
+    // Editing the prompt forgets the reference.
+    preview->setPrompt(QStringLiteral("something else"));
+    QVERIFY(preview->referenceText().isEmpty());
+
+    // A run without a validation file has nothing to score.
+    RunConfig noVal = c;
+    noVal.data.val.clear();
+    summary->showRun(runDir, noVal);
+    QVERIFY(!summary->measure());
+}
+
+void TestPreview::promptExamplesFromDataFiles() {
+    const QString alpaca = m_tmp.filePath(QStringLiteral("examples/alpaca.jsonl"));
+    writeFile(alpaca, "{\"instruction\": \"Extract the year.\", \"input\": \"In 1270 Will found a table.\", \"output\": \"1270\"}\n"
+                      "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n");
+    auto ex = droplora::train::prompt_example(alpaca.toStdString(), "auto", 0);
+    QCOMPARE(QString::fromStdString(ex.prompt), QStringLiteral("Extract the year."));
+    QCOMPARE(QString::fromStdString(ex.input), QStringLiteral("In 1270 Will found a table."));
+    QCOMPARE(QString::fromStdString(ex.reference), QStringLiteral("1270"));
+    QCOMPARE(ex.count, int64_t{2});
+    QVERIFY(QString::fromStdString(ex.source).endsWith(QStringLiteral("alpaca.jsonl:1")));
+    // Indices wrap both ways.
+    QCOMPARE(droplora::train::prompt_example(alpaca.toStdString(), "auto", 3).reference, std::string("hi"));
+    QCOMPARE(droplora::train::prompt_example(alpaca.toStdString(), "auto", -1).index, int64_t{1});
+
+    // A chat row: its last user turn and the assistant's answer.
+    const QString chat = m_tmp.filePath(QStringLiteral("examples/chat.jsonl"));
+    writeFile(chat, "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", "
+                    "\"content\": \"What is the last word? a b c\"}, {\"role\": \"assistant\", \"content\": \"c\"}]}\n");
+    ex = droplora::train::prompt_example(chat.toStdString(), "auto", 0);
+    QCOMPARE(QString::fromStdString(ex.prompt), QStringLiteral("What is the last word? a b c"));
+    QVERIFY(ex.input.empty());
+    QCOMPARE(QString::fromStdString(ex.reference), QStringLiteral("c"));
+
+    // Plain text has no answers to compare: an error naming the file.
+    const QString text = m_tmp.filePath(QStringLiteral("examples/notes.txt"));
+    writeFile(text, "just some text\n");
+    try {
+        droplora::train::prompt_example(text.toStdString(), "auto", 0);
+        QFAIL("a text file has no examples");
+    } catch (const droplora::Error& e) {
+        QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("notes.txt")), e.what());
+    }
 }
 
 QTEST_MAIN(TestPreview)

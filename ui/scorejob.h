@@ -1,0 +1,61 @@
+// Scores models on a held-out file on a worker thread: for each adapter folder
+// (an empty one means the base model alone), the loss and perplexity of the
+// reference answers and the exact match of greedy answers
+// (droplora::train::score_adapter). Used for the run summary after a training
+// run and for the table of Run → Compare. succeeded()/failed() arrive on the
+// GUI thread after the worker has ended.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+#include <memory>
+
+class QThread;
+
+namespace droplora::ui {
+
+class ScoreJob : public QObject {
+    Q_OBJECT
+
+public:
+    struct Request {
+        QString modelDir;
+        QStringList adapterDirs;  // scored in this order; "" is the base model
+        QString dataPath;
+        QString format = QStringLiteral("auto");
+        QString templ = QStringLiteral("alpaca");
+        qint64 maxSeqLen = 0;
+        qint64 maxNewTokens = 64;  // answers in held-out files are short; a long budget only costs time
+    };
+    struct Score {
+        double loss = 0;
+        double perplexity = 0;
+        double exactMatch = 0;  // share of rows answered exactly
+        qint64 matched = 0;
+        qint64 examples = 0;
+    };
+
+    explicit ScoreJob(QObject* parent = nullptr);
+    ~ScoreJob() override;  // waits for a running evaluation (bounded by the file's size)
+
+    // Returns false when an evaluation is already going.
+    bool start(const Request& request);
+    bool isRunning() const { return m_thread != nullptr; }
+    const Request& request() const { return m_request; }
+
+signals:
+    void succeeded(const QVector<droplora::ui::ScoreJob::Score>& scores);
+    void failed(const QString& message);
+
+private:
+    struct Outcome;
+    void onWorkerFinished();
+
+    QThread* m_thread = nullptr;
+    Request m_request;
+    std::shared_ptr<Outcome> m_outcome;
+};
+
+}  // namespace droplora::ui
