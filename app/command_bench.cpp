@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "analysis/channel_stats.h"
 #include "cli_args.h"
@@ -130,8 +130,9 @@ int run_bench(const CommandArgs& argv) {
                      "Targets: q,k,v,up,down projections (the paper's). Weights are random for presets.\n";
         return 0;
     }
-    Args args(argv, {"model", "preset", "seq", "batch", "steps", "warmup", "rank", "stats-every", "device",
-                     "precision", "only", "rounds"},
+    Args args(argv,
+              {"model", "preset", "seq", "batch", "steps", "warmup", "rank", "stats-every", "device", "precision",
+               "only", "rounds"},
               {"json"});
     const int64_t seq = args.get_int("seq", 256), batch = args.get_int("batch", 4);
     const int64_t steps = args.get_int("steps", 10), warmup = args.get_int("warmup", 2);
@@ -163,8 +164,9 @@ int run_bench(const CommandArgs& argv) {
     if (seq > cfg.max_position_embeddings) fail("--seq", "exceeds the model's context");
     int64_t params = 0;
     for (auto& [n, t] : net->hf_state()) params += t.numel();
-    std::cout << "bench: " << source << ", " << params / 1e6 << "M parameters, " << train::describe_device(device, dtype)
-              << ", batch " << batch << " × seq " << seq << ", rank " << rank << ", " << steps << " timed steps\n";
+    std::cout << "bench: " << source << ", " << params / 1e6 << "M parameters, "
+              << train::describe_device(device, dtype) << ", batch " << batch << " × seq " << seq << ", rank " << rank
+              << ", " << steps << " timed steps\n";
 
     std::vector<Variant> variants;
     const std::string only = args.get("only");
@@ -190,8 +192,12 @@ int run_bench(const CommandArgs& argv) {
         const auto [lo, hi] = std::minmax_element(v.seconds_per_step.begin(), v.seconds_per_step.end());
         const double spread = 100.0 * (*hi - *lo) / sps;
         if (args.has("json")) {
-            std::cout << nlohmann::json{{"method", v.name}, {"stats", v.stats}, {"tokens_per_sec", tokens_per_step / sps},
-                                        {"ms_per_step", 1000 * sps}, {"spread_percent", spread}, {"rounds", rounds}}
+            std::cout << nlohmann::json{{"method", v.name},
+                                        {"stats", v.stats},
+                                        {"tokens_per_sec", tokens_per_step / sps},
+                                        {"ms_per_step", 1000 * sps},
+                                        {"spread_percent", spread},
+                                        {"rounds", rounds}}
                              .dump()
                       << "\n";
         } else {
@@ -205,6 +211,8 @@ int run_bench(const CommandArgs& argv) {
         // between the "on" and "off" rows is too noisy on a shared machine to
         // resolve a few percent.
         std::printf("statistics every %lld steps cost:", static_cast<long long>(stats_every));
+        if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.collections > 0; }))
+            std::printf(" not measured (no collection fell in the timed steps; --steps ≥ --stats-every measures it)");
         for (const auto& on : variants) {
             if (!on.stats || on.collections == 0) continue;
             for (const auto& off : variants)

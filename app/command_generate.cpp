@@ -26,12 +26,14 @@ int run_generate(const CommandArgs& argv) {
                      "temperature 0 (default) is greedy decoding.\n";
         return 0;
     }
-    Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p", "seed", "device"});
+    Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p",
+                     "seed", "device"});
     const std::string model_dir = args.require("model");
     const std::string prompt = args.require("prompt");
     auto tok = data::Tokenizer::load(model_dir);
 
-    const auto ids = train::build_prompt_ids(*tok, prompt, args.get("input"), args.get("template", "none"), "--template");
+    const auto ids =
+        train::build_prompt_ids(*tok, prompt, args.get("input"), args.get("template", "none"), "--template");
 
     model::LoadOptions load;
     load.device = model::resolve_device(args.get("device", "auto"), "--device");

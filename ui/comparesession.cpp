@@ -91,8 +91,10 @@ void CompareSession::onRunFinished(RunOutcome outcome, const QString& message) {
         const int next = m_current + 1;
         QTimer::singleShot(0, this, [this, next] {
             if (!m_active) return;
-            if (m_cancelled) finish(false, tr("cancelled"));
-            else startRun(next);
+            if (m_cancelled)
+                finish(false, tr("cancelled"));
+            else
+                startRun(next);
         });
         return;
     }

@@ -100,10 +100,11 @@ int main(int argc, char** argv) {
     const QCommandLineOption runOption(QStringLiteral("run"), QStringLiteral("Open a past run folder."),
                                        QStringLiteral("DIR"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
-                                        QStringLiteral("Train, save the window as PNG, and exit."), QStringLiteral("PNG"));
+                                        QStringLiteral("Train, save the window as PNG, and exit."),
+                                        QStringLiteral("PNG"));
     const QCommandLineOption stepsOption(QStringLiteral("screenshot-after-steps"),
-                                         QStringLiteral("Steps before the screenshot (default 5)."), QStringLiteral("N"),
-                                         QStringLiteral("5"));
+                                         QStringLiteral("Steps before the screenshot (default 5)."),
+                                         QStringLiteral("N"), QStringLiteral("5"));
     parser.addOptions({configOption, runOption, shotOption, stepsOption});
     parser.process(app);
 

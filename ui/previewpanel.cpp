@@ -22,7 +22,9 @@ namespace droplora::ui {
 
 namespace {
 
-bool isAdapterFolder(const QString& dir) { return QFile::exists(QDir(dir).filePath(QStringLiteral("adapter_config.json"))); }
+bool isAdapterFolder(const QString& dir) {
+    return QFile::exists(QDir(dir).filePath(QStringLiteral("adapter_config.json")));
+}
 
 QPlainTextEdit* answerBox() {
     auto* box = new QPlainTextEdit;
@@ -115,15 +117,20 @@ QString PreviewPanel::latestAdapterDir(const QString& runDir, bool running) {
     return found;
 }
 
-void PreviewPanel::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }
+void PreviewPanel::setPrompt(const QString& prompt) {
+    m_prompt->setPlainText(prompt);
+}
 
-void PreviewPanel::setInput(const QString& input) { m_input->setText(input); }
+void PreviewPanel::setInput(const QString& input) {
+    m_input->setText(input);
+}
 
 bool PreviewPanel::nextExample() {
     if (m_job->isRunning()) return false;
     const Source source = m_provider ? m_provider() : Source{};
     if (source.examplesPath.isEmpty()) {
-        Dialogs::error(this, tr("Preview"), tr("held-out examples come from the validation file: choose one (Data tab)"));
+        Dialogs::error(this, tr("Preview"),
+                       tr("held-out examples come from the validation file: choose one (Data tab)"));
         return false;
     }
     droplora::train::PromptExample ex;
@@ -150,18 +157,26 @@ bool PreviewPanel::nextExample() {
     return generate();
 }
 
-QString PreviewPanel::verdictText() const { return m_verdict->isVisible() ? m_verdict->text() : QString(); }
+QString PreviewPanel::verdictText() const {
+    return m_verdict->isVisible() ? m_verdict->text() : QString();
+}
 
 void PreviewPanel::setTemplate(const QString& templ) {
     const int i = m_template->findText(templ);
     if (i >= 0) m_template->setCurrentIndex(i);
 }
 
-void PreviewPanel::setMaxNewTokens(int n) { m_maxTokens->setValue(n); }
+void PreviewPanel::setMaxNewTokens(int n) {
+    m_maxTokens->setValue(n);
+}
 
-QString PreviewPanel::baseText() const { return m_base->toPlainText(); }
+QString PreviewPanel::baseText() const {
+    return m_base->toPlainText();
+}
 
-QString PreviewPanel::adaptedText() const { return m_adapted->toPlainText(); }
+QString PreviewPanel::adaptedText() const {
+    return m_adapted->toPlainText();
+}
 
 bool PreviewPanel::generate() {
     if (m_job->isRunning()) return false;
@@ -182,9 +197,8 @@ bool PreviewPanel::generate() {
     request.input = m_input->text();
     request.templ = m_template->currentText();
     request.maxNewTokens = m_maxTokens->value();
-    m_sourceLabel->setText(m_adapterDir.isEmpty()
-                               ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
-                               : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
+    m_sourceLabel->setText(m_adapterDir.isEmpty() ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
+                                                  : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
     m_base->setPlainText(tr("generating…"));
     m_adapted->clear();
     m_generate->setEnabled(false);

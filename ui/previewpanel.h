@@ -28,11 +28,11 @@ public:
     // What to generate with, asked when Generate is clicked.
     struct Source {
         QString modelDir;
-        QString runDir;     // may be empty: the base model only
+        QString runDir;        // may be empty: the base model only
         bool running = false;  // the run is still training: prefer its checkpoints
-        QString examplesPath;   // the validation file (held-out examples); may be empty
-        QString format;         // of examplesPath: auto | alpaca | chat | completion
-        QString templ;          // the run's template, used for its examples
+        QString examplesPath;  // the validation file (held-out examples); may be empty
+        QString format;        // of examplesPath: auto | alpaca | chat | completion
+        QString templ;         // the run's template, used for its examples
     };
     using SourceProvider = std::function<Source()>;
 

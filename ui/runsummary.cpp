@@ -27,7 +27,9 @@ QTableWidgetItem* cell(const QString& text, bool number) {
     return item;
 }
 
-QString adapterDir(const QString& runDir) { return QDir(runDir).filePath(QStringLiteral("adapter")); }
+QString adapterDir(const QString& runDir) {
+    return QDir(runDir).filePath(QStringLiteral("adapter"));
+}
 
 }  // namespace
 
@@ -103,18 +105,21 @@ void RunSummary::showRun(const QString& runDir, const droplora::config::RunConfi
     m_metrics->setText(lines.join(QLatin1Char('\n')));
     m_table->setRowCount(0);
     m_table->hide();
-    m_note->setText(config.data.val.empty()
-                        ? tr("The run has no validation file, so there is no held-out score.")
-                        : tr("Held-out file: %1").arg(QString::fromStdString(config.data.val)));
+    m_note->setText(config.data.val.empty() ? tr("The run has no validation file, so there is no held-out score.")
+                                            : tr("Held-out file: %1").arg(QString::fromStdString(config.data.val)));
     updateButton();
 }
 
 bool RunSummary::measure() {
     QString why;
-    if (m_job->isRunning()) why = tr("a measurement is already going");
-    else if (m_runDir.isEmpty()) why = tr("no run to measure");
-    else if (m_config.data.val.empty()) why = tr("the run has no validation file");
-    else if (!QFileInfo(adapterDir(m_runDir)).isDir()) why = tr("%1 does not exist yet").arg(adapterDir(m_runDir));
+    if (m_job->isRunning())
+        why = tr("a measurement is already going");
+    else if (m_runDir.isEmpty())
+        why = tr("no run to measure");
+    else if (m_config.data.val.empty())
+        why = tr("the run has no validation file");
+    else if (!QFileInfo(adapterDir(m_runDir)).isDir())
+        why = tr("%1 does not exist yet").arg(adapterDir(m_runDir));
     if (!why.isEmpty()) {
         m_note->setText(tr("Not measured: %1.").arg(why));
         return false;
@@ -141,14 +146,15 @@ void RunSummary::onScores(const QVector<ScoreJob::Score>& scores) {
         m_table->setItem(r, kModel, cell(r < names.size() ? names[r] : QString(), false));
         m_table->setItem(r, kLoss, cell(QString::number(s.loss, 'f', 4), true));
         m_table->setItem(r, kPerplexity, cell(QString::number(s.perplexity, 'f', 2), true));
-        m_table->setItem(r, kExactMatch,
-                         cell(QStringLiteral("%1 % (%2 of %3)").arg(100 * s.exactMatch, 0, 'f', 1).arg(s.matched).arg(s.examples),
-                              true));
+        m_table->setItem(
+            r, kExactMatch,
+            cell(QStringLiteral("%1 % (%2 of %3)").arg(100 * s.exactMatch, 0, 'f', 1).arg(s.matched).arg(s.examples),
+                 true));
     }
     m_table->resizeColumnsToContents();
     m_table->show();
-    m_note->setText(tr("Held-out file: %1 (greedy answers, exact match after trimming whitespace)")
-                        .arg(m_job->request().dataPath));
+    m_note->setText(
+        tr("Held-out file: %1 (greedy answers, exact match after trimming whitespace)").arg(m_job->request().dataPath));
     updateButton();
     emit logLine(scoresText());
     emit measured(true);
@@ -165,7 +171,9 @@ void RunSummary::updateButton() {
     m_measure->setEnabled(!m_job->isRunning() && !m_runDir.isEmpty() && !m_config.data.val.empty());
 }
 
-QString RunSummary::metricsText() const { return m_metrics->text(); }
+QString RunSummary::metricsText() const {
+    return m_metrics->text();
+}
 
 QString RunSummary::scoresText() const {
     if (m_table->rowCount() < 2) return {};

@@ -56,8 +56,10 @@ void ScoreJob::onWorkerFinished() {
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
-    if (m_outcome->error.isEmpty()) emit succeeded(m_outcome->scores);
-    else emit failed(m_outcome->error);
+    if (m_outcome->error.isEmpty())
+        emit succeeded(m_outcome->scores);
+    else
+        emit failed(m_outcome->error);
 }
 
 }  // namespace droplora::ui

@@ -103,7 +103,8 @@ std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const st
     ro.max_seq_len = 1 << 20;
     const auto ex = data::tokenize(row, tokenizer, ro);
     // The prompt is everything before the (empty) response's first counted token.
-    for (size_t i = 0; i < ex.input_ids.size() && ex.labels[i] == data::kIgnoreIndex; ++i) ids.push_back(ex.input_ids[i]);
+    for (size_t i = 0; i < ex.input_ids.size() && ex.labels[i] == data::kIgnoreIndex; ++i)
+        ids.push_back(ex.input_ids[i]);
     return ids;
 }
 
@@ -133,7 +134,8 @@ PromptExample prompt_example(const std::string& data_path, const std::string& fo
         if (row.messages.size() >= 2 && row.messages.back().role == "assistant" &&
             row.messages[row.messages.size() - 2].role == "user")
             usable.push_back(&row);
-    if (usable.empty()) fail(data_path, "no row ends with a user turn and the assistant's answer, so there is no example to preview");
+    if (usable.empty())
+        fail(data_path, "no row ends with a user turn and the assistant's answer, so there is no example to preview");
     const auto count = static_cast<int64_t>(usable.size());
     PromptExample ex;
     ex.count = count;

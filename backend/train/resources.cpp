@@ -4,9 +4,9 @@
 #include <fstream>
 #include <thread>
 
+#include <dlfcn.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
-#include <dlfcn.h>
 #include <unistd.h>
 
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(DROPLORA_WITH_CUDA)
@@ -27,7 +27,8 @@ double device_memory_mb(const c10::Device& device) {
     if (device.is_cuda()) {
         auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
         return static_cast<double>(
-                   stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak) /
+                   stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
+                       .peak) /
                (1024.0 * 1024.0);
     }
 #endif
@@ -52,10 +53,14 @@ int openblas_parallel_mode() {
 
 std::string describe_blas() {
     switch (openblas_parallel_mode()) {
-        case 0: return "OpenBLAS (sequential)";
-        case 1: return "OpenBLAS (pthreads)";
-        case 2: return "OpenBLAS (openmp)";
-        default: return "BLAS not OpenBLAS";
+        case 0:
+            return "OpenBLAS (sequential)";
+        case 1:
+            return "OpenBLAS (pthreads)";
+        case 2:
+            return "OpenBLAS (openmp)";
+        default:
+            return "BLAS not OpenBLAS";
     }
 }
 

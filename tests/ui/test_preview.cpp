@@ -22,28 +22,31 @@
 #include "comparesession.h"
 #include "config/run_config.h"
 #include "dialogs.h"
+#include "gui_fixtures.h"
 #include "lossplot.h"
 #include "mainwindow.h"
 #include "metatypes.h"
 #include "modelpanel.h"
 #include "previewpanel.h"
 #include "runsummary.h"
-#include "trainingcontroller.h"
 #include "train/metrics_log.h"
 #include "train/preview.h"
+#include "trainingcontroller.h"
 
 using droplora::config::RunConfig;
 using namespace droplora::ui;
+using namespace droplora::ui::testing;
 
 namespace {
 
-const QString kModel = QStringLiteral(DROPLORA_TEST_DATA "/models/tiny-llama-gqa");
 const QString kAdapter = QStringLiteral(DROPLORA_TEST_DATA "/adapters/gqa-lora");
 const QString kPrompt = QStringLiteral("Count from one to five.");
 constexpr int kNewTokens = 8;
 constexpr int kRunTimeoutMs = 240000;
 
-QString cliPath() { return QStringLiteral(DROPLORA_BIN_DIR "/droplora"); }
+QString cliPath() {
+    return QStringLiteral(DROPLORA_BIN_DIR "/droplora");
+}
 
 // Runs the droplora command line; returns its stdout (the test fails when it exits non-zero).
 QString runCli(const QStringList& args) {
@@ -58,18 +61,12 @@ QString runCli(const QStringList& args) {
 
 // `droplora generate` prints the decoded answer and one newline.
 QString cliAnswer(const QStringList& extra) {
-    QString out = runCli(QStringList{QStringLiteral("generate"), QStringLiteral("--model"), kModel,
-                                     QStringLiteral("--prompt"), kPrompt, QStringLiteral("--max-new-tokens"),
-                                     QString::number(kNewTokens)} + extra);
+    QString out =
+        runCli(QStringList{QStringLiteral("generate"), QStringLiteral("--model"), kModel, QStringLiteral("--prompt"),
+                           kPrompt, QStringLiteral("--max-new-tokens"), QString::number(kNewTokens)} +
+               extra);
     if (out.endsWith(QLatin1Char('\n'))) out.chop(1);
     return out;
-}
-
-void writeFile(const QString& path, const QByteArray& text) {
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile f(path);
-    QVERIFY2(f.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
-    f.write(text);
 }
 
 void copyAdapter(const QString& to) {
@@ -78,49 +75,38 @@ void copyAdapter(const QString& to) {
         QVERIFY(QFile::copy(kAdapter + QLatin1Char('/') + name, to + QLatin1Char('/') + name));
 }
 
-QByteArray alpacaRows(int rows, int offset) {
-    QByteArray text;
-    for (int i = offset; i < offset + rows; ++i)
-        text += "{\"instruction\": \"Count from one to " + QByteArray::number(i % 5 + 2) +
-                ".\", \"input\": \"\", \"output\": \"one two three " + QByteArray::number(i) + " done\"}\n";
-    return text;
-}
-
 // `droplora eval --data` on the validation file, base model (adapter empty) or adapted.
 QJsonObject cliEval(const QString& adapter, const QString& val) {
-    QStringList args{QStringLiteral("eval"), QStringLiteral("--model"), kModel, QStringLiteral("--data"), val,
-                     QStringLiteral("--template"), QStringLiteral("plain"), QStringLiteral("--max-seq-len"),
-                     QStringLiteral("64"), QStringLiteral("--max-new-tokens"), QStringLiteral("64")};
+    QStringList args{QStringLiteral("eval"),
+                     QStringLiteral("--model"),
+                     kModel,
+                     QStringLiteral("--data"),
+                     val,
+                     QStringLiteral("--template"),
+                     QStringLiteral("plain"),
+                     QStringLiteral("--max-seq-len"),
+                     QStringLiteral("64"),
+                     QStringLiteral("--max-new-tokens"),
+                     QStringLiteral("64")};
     if (!adapter.isEmpty()) args << QStringLiteral("--adapter") << adapter;
     return QJsonDocument::fromJson(runCli(args).toUtf8()).object();
 }
 
-// A 4-step run of the fixture model on generated rows, under `dir`.
+// A 4-step LoRA run of the fixture model under `dir`, with a 3-row validation file.
 RunConfig smallRun(const QString& dir) {
     const QString train = dir + QStringLiteral("/train.jsonl");
     const QString val = dir + QStringLiteral("/val.jsonl");
     writeFile(train, alpacaRows(12, 1));
     writeFile(val, alpacaRows(3, 20));
-    RunConfig c;
-    c.model = kModel.toStdString();
-    c.data.train = train.toStdString();
+    RunConfig c = tinyRunConfig(train, dir + QStringLiteral("/run"));
     c.data.val = val.toStdString();
-    c.data.templ = "plain";  // short rows: the fixture model has 128 positions
-    c.data.max_seq_len = 64;
+    c.data.val_fraction = 0.1;  // the default; unused with a validation file
     c.adapter.method = "lora";
-    c.adapter.rank = 4;
-    c.adapter.alpha = 8;
+    c.adapter.drop_rate = 0.0;
     c.train.max_steps = 4;
-    c.train.batch_size = 2;
-    c.train.lr = 1e-3;
-    c.train.warmup_steps = 0;
     c.train.eval_every = 0;
     c.train.save_every = 0;
-    c.train.stats_every = 2;
     c.train.seed = 7;
-    c.device = "cpu";
-    c.precision = "fp32";
-    c.output = (dir + QStringLiteral("/run")).toStdString();
     return c;
 }
 
@@ -155,7 +141,9 @@ void TestPreview::initTestCase() {
     QVERIFY2(QFile::exists(cliPath()), "build the droplora target: the test compares with its output");
 }
 
-void TestPreview::init() { Dialogs::clearRecords(); }
+void TestPreview::init() {
+    Dialogs::clearRecords();
+}
 
 void TestPreview::previewMatchesCommandLine() {
     const auto raw = droplora::train::generate_preview(kModel.toStdString(), kAdapter.toStdString(),
@@ -169,13 +157,14 @@ void TestPreview::previewMatchesCommandLine() {
     // Through a template: the shared prompt builder, and the cached model after an adapter came and went.
     const auto templated = droplora::train::generate_preview(kModel.toStdString(), kAdapter.toStdString(),
                                                              kPrompt.toStdString(), "", "plain", kNewTokens);
-    QCOMPARE(QString::fromStdString(templated.base), cliAnswer({QStringLiteral("--template"), QStringLiteral("plain")}));
+    QCOMPARE(QString::fromStdString(templated.base),
+             cliAnswer({QStringLiteral("--template"), QStringLiteral("plain")}));
     QCOMPARE(QString::fromStdString(templated.adapted),
              cliAnswer({QStringLiteral("--template"), QStringLiteral("plain"), QStringLiteral("--adapter"), kAdapter}));
 
     // Without an adapter only the base answers, and it is the same as before (the cache holds no adapter).
-    const auto base = droplora::train::generate_preview(kModel.toStdString(), "", kPrompt.toStdString(), "", "none",
-                                                        kNewTokens);
+    const auto base =
+        droplora::train::generate_preview(kModel.toStdString(), "", kPrompt.toStdString(), "", "none", kNewTokens);
     QCOMPARE(base.base, raw.base);
     QVERIFY(base.adapted.empty());
 
@@ -186,7 +175,8 @@ void TestPreview::previewMatchesCommandLine() {
     const QStringList inputArgs{QStringLiteral("--template"), QStringLiteral("alpaca"), QStringLiteral("--input"),
                                 QString::fromStdString(input)};
     QCOMPARE(QString::fromStdString(withInput.base), cliAnswer(inputArgs));
-    QCOMPARE(QString::fromStdString(withInput.adapted), cliAnswer(inputArgs + QStringList{QStringLiteral("--adapter"), kAdapter}));
+    QCOMPARE(QString::fromStdString(withInput.adapted),
+             cliAnswer(inputArgs + QStringList{QStringLiteral("--adapter"), kAdapter}));
 }
 
 void TestPreview::previewRejectsBadInput() {
@@ -195,8 +185,8 @@ void TestPreview::previewRejectsBadInput() {
     QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "", "none", 0));
     // An input needs a template to place it.
     QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(model, "", "hi", "x", "none", 4));
-    QVERIFY_THROWS_EXCEPTION(droplora::Error,
-                             droplora::train::generate_preview(model, m_tmp.filePath("missing").toStdString(), "hi", "", "none", 4));
+    QVERIFY_THROWS_EXCEPTION(droplora::Error, droplora::train::generate_preview(
+                                                  model, m_tmp.filePath("missing").toStdString(), "hi", "", "none", 4));
     // A failed adapter load leaves the cached base model clean.
     const auto again = droplora::train::generate_preview(model, "", kPrompt.toStdString(), "", "none", kNewTokens);
     QCOMPARE(QString::fromStdString(again.base), cliAnswer({}));
@@ -309,7 +299,8 @@ void TestPreview::compareTrainsBothMethods() {
     QVERIFY(previewed.wait(60000));
     QCOMPARE(w.previewPanel()->adapterDir(), dropDir + QStringLiteral("/adapter"));
     QCOMPARE(w.previewPanel()->baseText(), cliAnswer({}));
-    QCOMPARE(w.previewPanel()->adaptedText(), cliAnswer({QStringLiteral("--adapter"), dropDir + QStringLiteral("/adapter")}));
+    QCOMPARE(w.previewPanel()->adaptedText(),
+             cliAnswer({QStringLiteral("--adapter"), dropDir + QStringLiteral("/adapter")}));
 }
 
 void TestPreview::summaryScoresFinishedRun() {
@@ -347,10 +338,11 @@ void TestPreview::summaryScoresFinishedRun() {
         const QJsonObject eval = cliEval(adapters[r], QString::fromStdString(c.data.val));
         QVERIFY(eval.contains(QStringLiteral("exact_match")));
         QCOMPARE(table->item(r, 1)->text(), QString::number(eval.value(QStringLiteral("loss")).toDouble(), 'f', 4));
-        QCOMPARE(table->item(r, 3)->text(), QStringLiteral("%1 % (%2 of %3)")
-                                                .arg(100 * eval.value(QStringLiteral("exact_match")).toDouble(), 0, 'f', 1)
-                                                .arg(eval.value(QStringLiteral("matched")).toInt())
-                                                .arg(eval.value(QStringLiteral("examples")).toInt()));
+        QCOMPARE(table->item(r, 3)->text(),
+                 QStringLiteral("%1 % (%2 of %3)")
+                     .arg(100 * eval.value(QStringLiteral("exact_match")).toDouble(), 0, 'f', 1)
+                     .arg(eval.value(QStringLiteral("matched")).toInt())
+                     .arg(eval.value(QStringLiteral("examples")).toInt()));
     }
     // The adapter changed the model: the two losses differ.
     QVERIFY(table->item(0, 1)->text() != table->item(1, 1)->text());
@@ -375,9 +367,10 @@ void TestPreview::summaryScoresFinishedRun() {
     QVERIFY(previewed.wait(60000));
     const auto first = droplora::train::prompt_example(c.data.val, "auto", 0);
     QCOMPARE(preview->referenceText(), QString::fromStdString(first.reference));
-    const QString cliBase = runCli({QStringLiteral("generate"), QStringLiteral("--model"), kModel, QStringLiteral("--prompt"),
-                                    QString::fromStdString(first.prompt), QStringLiteral("--template"),
-                                    QStringLiteral("plain"), QStringLiteral("--max-new-tokens"), QString::number(kNewTokens)});
+    const QString cliBase =
+        runCli({QStringLiteral("generate"), QStringLiteral("--model"), kModel, QStringLiteral("--prompt"),
+                QString::fromStdString(first.prompt), QStringLiteral("--template"), QStringLiteral("plain"),
+                QStringLiteral("--max-new-tokens"), QString::number(kNewTokens)});
     QCOMPARE(preview->baseText() + QLatin1Char('\n'), cliBase);
     QVERIFY2(preview->verdictText().contains(QStringLiteral("1 of 3")), qPrintable(preview->verdictText()));
     QVERIFY2(preview->verdictText().contains(QStringLiteral("base: different")), qPrintable(preview->verdictText()));
@@ -395,8 +388,10 @@ void TestPreview::summaryScoresFinishedRun() {
 
 void TestPreview::promptExamplesFromDataFiles() {
     const QString alpaca = m_tmp.filePath(QStringLiteral("examples/alpaca.jsonl"));
-    writeFile(alpaca, "{\"instruction\": \"Extract the year.\", \"input\": \"In 1270 Will found a table.\", \"output\": \"1270\"}\n"
-                      "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n");
+    writeFile(
+        alpaca,
+        "{\"instruction\": \"Extract the year.\", \"input\": \"In 1270 Will found a table.\", \"output\": \"1270\"}\n"
+        "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n");
     auto ex = droplora::train::prompt_example(alpaca.toStdString(), "auto", 0);
     QCOMPARE(QString::fromStdString(ex.prompt), QStringLiteral("Extract the year."));
     QCOMPARE(QString::fromStdString(ex.input), QStringLiteral("In 1270 Will found a table."));
@@ -409,8 +404,9 @@ void TestPreview::promptExamplesFromDataFiles() {
 
     // A chat row: its last user turn and the assistant's answer.
     const QString chat = m_tmp.filePath(QStringLiteral("examples/chat.jsonl"));
-    writeFile(chat, "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", "
-                    "\"content\": \"What is the last word? a b c\"}, {\"role\": \"assistant\", \"content\": \"c\"}]}\n");
+    writeFile(chat,
+              "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", "
+              "\"content\": \"What is the last word? a b c\"}, {\"role\": \"assistant\", \"content\": \"c\"}]}\n");
     ex = droplora::train::prompt_example(chat.toStdString(), "auto", 0);
     QCOMPARE(QString::fromStdString(ex.prompt), QStringLiteral("What is the last word? a b c"));
     QVERIFY(ex.input.empty());

@@ -4,6 +4,7 @@
 // the adapter export. Message boxes are recorded (Dialogs), never shown.
 #include <QtTest/QtTest>
 
+#include <qcustomplot.h>
 #include <QAction>
 #include <QDir>
 #include <QDirIterator>
@@ -13,13 +14,13 @@
 #include <QTemporaryDir>
 #include <cmath>
 #include <cstdio>
-#include <qcustomplot.h>
 
 #include "channelheatmap.h"
 #include "config/run_config.h"
 #include "datasetpanel.h"
 #include "dialogs.h"
 #include "exportjob.h"
+#include "gui_fixtures.h"
 #include "lossplot.h"
 #include "mainwindow.h"
 #include "metatypes.h"
@@ -33,55 +34,11 @@ using droplora::config::RunConfig;
 using droplora::train::RunOutcome;
 using droplora::train::StepMetrics;
 using namespace droplora::ui;
+using namespace droplora::ui::testing;
 
 namespace {
 
 constexpr int kRunTimeoutMs = 120000;
-const QString kModel = QStringLiteral(DROPLORA_TEST_DATA "/models/tiny-llama-gqa");
-
-void writeFile(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    QVERIFY2(f.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
-    f.write(text);
-}
-
-// `rows` alpaca rows; with badLine > 0 that line (1-based) is broken JSON.
-QByteArray alpacaRows(int rows, int badLine = -1) {
-    QByteArray text;
-    for (int i = 1; i <= rows; ++i) {
-        if (i == badLine) {
-            text += "{\"instruction\": \"count to " + QByteArray::number(i) + "\", \"output\": \n";
-            continue;
-        }
-        text += "{\"instruction\": \"Count from one to " + QByteArray::number(i % 5 + 2) +
-                ".\", \"input\": \"\", \"output\": \"one two three " + QByteArray::number(i) + " done\"}\n";
-    }
-    return text;
-}
-
-RunConfig tinyConfig(const QString& data, const QString& output) {
-    RunConfig c;
-    c.model = kModel.toStdString();
-    c.data.train = data.toStdString();
-    c.data.templ = "plain";  // short rows: the fixture tokenizer has 1000 pieces, the model 128 positions
-    c.data.max_seq_len = 64;
-    c.data.val_fraction = 0.2;
-    c.adapter.method = "droplora";
-    c.adapter.rank = 4;
-    c.adapter.alpha = 8;
-    c.adapter.drop_rate = 0.5;
-    c.train.max_steps = 6;
-    c.train.batch_size = 2;
-    c.train.lr = 1e-3;
-    c.train.warmup_steps = 0;
-    c.train.stats_every = 2;
-    c.train.eval_every = 3;
-    c.train.save_every = 3;
-    c.device = "cpu";
-    c.precision = "fp32";
-    c.output = output.toStdString();
-    return c;
-}
 
 // Every adapter folder of the run's checkpoints that a PEFT loader would open.
 QStringList checkpointAdapters(const QString& runDir) {
@@ -135,7 +92,9 @@ void TestWorkbench::initTestCase() {
     writeFile(m_data, alpacaRows(12));
 }
 
-void TestWorkbench::init() { Dialogs::clearRecords(); }
+void TestWorkbench::init() {
+    Dialogs::clearRecords();
+}
 
 void TestWorkbench::trainsAndPlotsEveryStep() {
     MainWindow w;
@@ -143,7 +102,7 @@ void TestWorkbench::trainsAndPlotsEveryStep() {
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     const QString runDir = m_tmp.filePath(QStringLiteral("run-full"));
-    fillForm(w, tinyConfig(m_data, runDir));
+    fillForm(w, tinyRunConfig(m_data, runDir));
     QVERIFY2(w.modelPanel()->isModelValid(), qPrintable(w.modelPanel()->errorText()));
     QSignalSpy scanned(w.datasetPanel(), &DatasetPanel::scanned);
     QVERIFY(scanned.wait(20000));
@@ -184,7 +143,8 @@ void TestWorkbench::trainsAndPlotsEveryStep() {
     for (int r = 0; r < w.heatmap()->rowCount(); ++r) {
         QCOMPARE(w.heatmap()->moduleNames().at(r), QString::fromStdString(last.modules[static_cast<size_t>(r)].module));
         for (int c = 0; c < 4; ++c)
-            QCOMPARE(w.heatmap()->cellValue(r, c), last.modules[static_cast<size_t>(r)].keep_fraction[static_cast<size_t>(c)]);
+            QCOMPARE(w.heatmap()->cellValue(r, c),
+                     last.modules[static_cast<size_t>(r)].keep_fraction[static_cast<size_t>(c)]);
     }
     QCOMPARE(w.subspacePlot()->sampleCount(), static_cast<int>(history.stats.size()));
     QCOMPARE(w.runStatus()->progressValue(), 6);
@@ -212,7 +172,7 @@ void TestWorkbench::trainsAndPlotsEveryStep() {
 
 void TestWorkbench::signalsAreThrottled() {
     TrainingController controller;
-    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-throttle")));
+    RunConfig c = tinyRunConfig(m_data, m_tmp.filePath(QStringLiteral("run-throttle")));
     c.train.max_steps = 40;
     c.train.eval_every = 0;
     c.train.save_every = 0;
@@ -242,7 +202,7 @@ void TestWorkbench::signalsAreThrottled() {
 
 void TestWorkbench::pauseHoldsTheRun() {
     TrainingController controller;
-    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-pause")));
+    RunConfig c = tinyRunConfig(m_data, m_tmp.filePath(QStringLiteral("run-pause")));
     c.train.max_steps = 100000;
     c.train.save_every = 0;
     c.train.eval_every = 0;
@@ -274,7 +234,7 @@ void TestWorkbench::pauseHoldsTheRun() {
 void TestWorkbench::stopMidRunLeavesCheckpoint() {
     MainWindow w;
     const QString runDir = m_tmp.filePath(QStringLiteral("run-stop"));
-    RunConfig c = tinyConfig(m_data, runDir);
+    RunConfig c = tinyRunConfig(m_data, runDir);
     c.train.max_steps = 100000;
     c.train.save_every = 0;  // the only checkpoint is the one the stop writes
     fillForm(w, c);
@@ -316,7 +276,7 @@ void TestWorkbench::closeDuringRunStopsCleanly() {
     MainWindow w;
     w.show();
     const QString runDir = m_tmp.filePath(QStringLiteral("run-close"));
-    RunConfig c = tinyConfig(m_data, runDir);
+    RunConfig c = tinyRunConfig(m_data, runDir);
     c.train.max_steps = 100000;
     c.train.save_every = 0;
     fillForm(w, c);
@@ -335,18 +295,20 @@ void TestWorkbench::closeDuringRunStopsCleanly() {
 
 void TestWorkbench::malformedRowIsReported() {
     const QString bad = m_tmp.filePath(QStringLiteral("bad.jsonl"));
-    writeFile(bad, alpacaRows(8, 3));
+    writeFile(bad, alpacaRows(8, 1, 3));
     MainWindow w;
     // A folder that is not a model: the engine's message in place, in the model panel.
     w.modelPanel()->setModelDir(m_tmp.filePath(QStringLiteral("no-such-model")));
     QVERIFY(!w.modelPanel()->isModelValid());
-    QVERIFY2(w.modelPanel()->errorText().contains(QStringLiteral("no-such-model")), qPrintable(w.modelPanel()->errorText()));
-    fillForm(w, tinyConfig(bad, m_tmp.filePath(QStringLiteral("run-bad"))));
+    QVERIFY2(w.modelPanel()->errorText().contains(QStringLiteral("no-such-model")),
+             qPrintable(w.modelPanel()->errorText()));
+    fillForm(w, tinyRunConfig(bad, m_tmp.filePath(QStringLiteral("run-bad"))));
     QVERIFY(w.modelPanel()->isModelValid());
     // In place, in the data panel.
     QSignalSpy scanFailed(w.datasetPanel(), &DatasetPanel::scanFailed);
     QVERIFY(scanFailed.wait(20000));
-    QVERIFY2(w.datasetPanel()->errorText().contains(QStringLiteral("bad.jsonl:3")), qPrintable(w.datasetPanel()->errorText()));
+    QVERIFY2(w.datasetPanel()->errorText().contains(QStringLiteral("bad.jsonl:3")),
+             qPrintable(w.datasetPanel()->errorText()));
     // And as the training's failure, through the message box.
     QSignalSpy finished(w.controller(), &TrainingController::finished);
     QVERIFY(w.startTraining());
@@ -356,7 +318,7 @@ void TestWorkbench::malformedRowIsReported() {
     // The window is usable again: the form is editable and a bad config is refused with a message.
     QCOMPARE(w.controller()->state(), TrainingController::State::Idle);
     QVERIFY(w.modelPanel()->isEnabled());
-    RunConfig noData = tinyConfig(QString(), m_tmp.filePath(QStringLiteral("run-none")));
+    RunConfig noData = tinyRunConfig(QString(), m_tmp.filePath(QStringLiteral("run-none")));
     w.setConfig(noData);
     Dialogs::clearRecords();
     QVERIFY(!w.startTraining());
@@ -365,7 +327,7 @@ void TestWorkbench::malformedRowIsReported() {
 
 void TestWorkbench::formRoundTripsThroughYaml() {
     MainWindow w;
-    RunConfig c = tinyConfig(m_data, m_tmp.filePath(QStringLiteral("run-yaml")));
+    RunConfig c = tinyRunConfig(m_data, m_tmp.filePath(QStringLiteral("run-yaml")));
     c.data.val = m_data.toStdString();
     c.data.format = "alpaca";
     c.data.templ = "chatml";

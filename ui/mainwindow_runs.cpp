@@ -1,0 +1,251 @@
+// MainWindow's run operations: open, overlay, start, resume, export and
+// compare runs, and what happens when a run, an export or a comparison ends
+// (the Summary tab). The window's construction is in mainwindow.cpp.
+#include <QApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <algorithm>
+#include <exception>
+#include <optional>
+
+#include "channelheatmap.h"
+#include "comparedialog.h"
+#include "comparesession.h"
+#include "dialogs.h"
+#include "exportjob.h"
+#include "lossplot.h"
+#include "mainwindow.h"
+#include "runspanel.h"
+#include "runstatus.h"
+#include "runsummary.h"
+#include "subspaceplot.h"
+#include "train/metrics_log.h"
+#include "trainingcontroller.h"
+
+namespace droplora::ui {
+
+using droplora::train::RunOutcome;
+
+namespace {
+
+// The step of the newest checkpoint folder (checkpoints/step-NNNNNNNN), or -1 when there is none.
+qint64 latestCheckpointStep(const QString& runDir) {
+    qint64 latest = -1;
+    const QDir checkpoints(QDir(runDir).filePath(QStringLiteral("checkpoints")));
+    for (const QString& name : checkpoints.entryList({QStringLiteral("step-*")}, QDir::Dirs)) {
+        bool ok = false;
+        const qint64 step = name.mid(5).toLongLong(&ok);
+        if (ok) latest = std::max(latest, step);
+    }
+    return latest;
+}
+
+}  // namespace
+
+bool MainWindow::openRunFolder(const QString& dir) {
+    return loadRun(dir, -1);
+}
+
+bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
+    if (m_controller->isRunning()) {
+        Dialogs::error(this, tr("Open run"), tr("%1: stop the current run before opening another").arg(dir));
+        return false;
+    }
+    const QDir run(dir);
+    std::optional<droplora::config::RunConfig> runConfig;
+    droplora::train::MetricsHistory history;
+    try {
+        if (run.exists(QStringLiteral("config.yaml")))
+            runConfig = droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString());
+        QApplication::setOverrideCursor(Qt::WaitCursor);
+        history = droplora::train::read_metrics(run.filePath(QStringLiteral("metrics.jsonl")).toStdString());
+        QApplication::restoreOverrideCursor();
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        Dialogs::error(this, tr("Open run"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    if (runConfig) setConfig(*runConfig);
+    if (untilStep >= 0) {
+        // What a resume keeps: the rows up to its checkpoint (MetricsLog drops the later ones).
+        const auto after = [untilStep](const auto& row) { return row.step > untilStep; };
+        history.steps.erase(std::remove_if(history.steps.begin(), history.steps.end(), after), history.steps.end());
+        history.evals.erase(std::remove_if(history.evals.begin(), history.evals.end(), after), history.evals.end());
+        history.stats.erase(std::remove_if(history.stats.begin(), history.stats.end(), after), history.stats.end());
+    }
+    clearPlots();
+    m_lossPlot->setHistory(QVector<droplora::train::StepMetrics>(history.steps.begin(), history.steps.end()),
+                           QVector<droplora::train::EvalMetrics>(history.evals.begin(), history.evals.end()));
+    m_subspace->setHistory(QVector<droplora::train::StatsSample>(history.stats.begin(), history.stats.end()));
+    if (!history.stats.empty()) m_heatmap->setSample(history.stats.back());
+    if (!history.steps.empty()) m_status->setStep(history.steps.back());
+    m_currentRunDir = QDir::cleanPath(run.absolutePath());
+    m_runsPanel->addRecentRun(m_currentRunDir);
+    appendLog(tr("opened run %1: %2 steps, %3 evaluations, %4 statistics samples")
+                  .arg(m_currentRunDir)
+                  .arg(history.steps.size())
+                  .arg(history.evals.size())
+                  .arg(history.stats.size()));
+    if (history.bad_lines > 0)
+        appendLog(tr("%1 unreadable lines in metrics.jsonl were skipped").arg(history.bad_lines));
+    showSummary(m_currentRunDir, false);
+    updateActions();
+    updateTitle();
+    return true;
+}
+
+bool MainWindow::overlayRuns(const QStringList& dirs) {
+    for (const QString& dir : dirs) {
+        try {
+            const auto history =
+                droplora::train::read_metrics(QDir(dir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
+            QVector<double> steps, losses;
+            for (const auto& m : history.steps) {
+                steps.append(static_cast<double>(m.step));
+                losses.append(m.loss);
+            }
+            m_lossPlot->addOverlay(QFileInfo(dir).fileName(), steps, losses);
+        } catch (const std::exception& e) {
+            Dialogs::error(this, tr("Overlay runs"), QString::fromUtf8(e.what()));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool MainWindow::startTraining() {
+    if (m_controller->isRunning()) return false;
+    const droplora::config::RunConfig cfg = config();
+    try {
+        droplora::config::validate(cfg, "form");
+    } catch (const std::exception& e) {
+        Dialogs::error(this, tr("Start training"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    const QDir out(QDir::current().absoluteFilePath(QString::fromStdString(cfg.output)));
+    if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl"))) {
+        const QString question = tr("%1 already holds a run. Start a new run there (its metrics are replaced)?\n"
+                                    "Use Runs → Resume to continue it instead.")
+                                     .arg(out.absolutePath());
+        if (!Dialogs::confirm(this, tr("Start training"), question)) return false;
+    }
+    clearPlots();
+    m_status->reset();
+    appendLog(tr("— new run into %1 —").arg(out.absolutePath()));
+    m_controller->start(cfg);
+    m_currentRunDir = m_controller->runDir();
+    updateActions();
+    return true;
+}
+
+bool MainWindow::resumeRun(const QString& dir) {
+    if (m_controller->isRunning()) return false;
+    if (!RunsPanel::isRunFolder(dir)) {
+        Dialogs::error(this, tr("Resume run"), tr("%1: not a run folder (no config.yaml)").arg(dir));
+        return false;
+    }
+    if (!loadRun(dir, latestCheckpointStep(dir))) return false;
+    appendLog(tr("— resuming %1 —").arg(dir));
+    m_controller->start(config(), dir);
+    m_currentRunDir = m_controller->runDir();
+    updateActions();
+    return true;
+}
+
+bool MainWindow::exportRun(droplora::io::ExportFormat format, const QString& source, const QString& outDir) {
+    if (m_exportJob->isRunning()) return false;
+    if (source.isEmpty() || outDir.isEmpty()) {
+        Dialogs::error(this, tr("Export"), tr("choose a run folder and an output folder first"));
+        return false;
+    }
+    appendLog(tr("exporting the %1 of %2 to %3").arg(ExportJob::formatName(format), source, outDir));
+    m_status->setBusy(tr("exporting…"));
+    m_exportJob->start(source, format, outDir);
+    updateActions();
+    return true;
+}
+
+bool MainWindow::compareMethods() {
+    if (m_controller->isRunning() || m_compare->isRunning()) return false;
+    QStringList occupied;
+    for (const auto& row : CompareSession::plan(config())) {
+        const QDir out(row.runDir);
+        if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl")))
+            occupied.append(row.runDir);
+    }
+    if (!occupied.isEmpty() &&
+        !Dialogs::confirm(this, tr("Compare"),
+                          tr("%1 already hold runs. Train the comparison there (their metrics are replaced)?")
+                              .arg(occupied.join(QStringLiteral(", ")))))
+        return false;
+    if (!m_compare->start(config())) {
+        Dialogs::error(this, tr("Compare"), m_compare->errorText());
+        return false;
+    }
+    m_lossPlot->clearOverlays();
+    updateActions();
+    return true;
+}
+
+void MainWindow::onCompareFinished(bool ok, const QString& message) {
+    updateActions();
+    if (!ok) {
+        // A failed run has already been reported by onFinished; a stop needs no dialog.
+        appendLog(tr("compare stopped: %1").arg(message));
+        return;
+    }
+    QStringList dirs;
+    for (const auto& row : m_compare->rows()) dirs.append(row.runDir);
+    m_lossPlot->clear();
+    overlayRuns(dirs);
+    if (!message.isEmpty()) appendLog(tr("compare: %1").arg(message));
+    if (!m_compareDialog) m_compareDialog = new CompareDialog(this);
+    m_compareDialog->setRows(m_compare->rows(), message);
+    m_compareDialog->show();
+    m_compareDialog->raise();
+}
+
+void MainWindow::onExportFinished(bool ok, const QString& text) {
+    m_status->clearBusy();
+    updateActions();
+    if (ok) {
+        // The engine's summary names the folder, both losses and whether they agree.
+        appendLog(text);
+        Dialogs::information(this, tr("Export finished"), text);
+    } else {
+        appendLog(tr("export failed: %1").arg(text));
+        Dialogs::error(this, tr("Export failed"), text);
+    }
+    if (m_closeWhenIdle) QTimer::singleShot(0, this, &QWidget::close);
+}
+
+void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
+    appendLog(tr("run %1 at step %2").arg(outcomeName(outcome)).arg(m_controller->lastStep()));
+    if (!m_controller->lastCheckpoint().isEmpty())
+        appendLog(tr("last checkpoint: %1").arg(m_controller->lastCheckpoint()));
+    m_runsPanel->addRecentRun(m_controller->runDir());
+    updateActions();
+    // A comparison tables its own scores; a single finished run is scored here.
+    if (!m_compare->isRunning())
+        showSummary(m_controller->runDir(), outcome == RunOutcome::Finished && !m_closeWhenIdle);
+    if (m_closeWhenIdle) {
+        QTimer::singleShot(0, this, &QWidget::close);
+        return;
+    }
+    if (outcome == RunOutcome::Failed) Dialogs::error(this, tr("Training failed"), message);
+}
+
+void MainWindow::showSummary(const QString& runDir, bool measure) {
+    droplora::config::RunConfig runConfig = config();
+    const QString file = QDir(runDir).filePath(QStringLiteral("config.yaml"));
+    try {
+        if (QFileInfo::exists(file)) runConfig = droplora::config::load_run_config(file.toStdString());
+    } catch (const std::exception& e) {
+        appendLog(QString::fromUtf8(e.what()));
+    }
+    m_summary->showRun(runDir, runConfig);
+    if (measure && m_summary->measure()) m_summaryDock->raise();
+}
+
+}  // namespace droplora::ui
