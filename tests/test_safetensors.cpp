@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "io/checkpoint_files.h"
 #include "io/safetensors.h"
 
 using namespace droplora::io;

@@ -138,6 +138,12 @@ bool RunSummary::measure() {
 }
 
 void RunSummary::onScores(const QVector<ScoreJob::Score>& scores) {
+    if (m_job->request().adapterDirs.value(1) != adapterDir(m_runDir)) {
+        // The tab moved on to another run while this one was being scored.
+        updateButton();
+        emit measured(false);
+        return;
+    }
     const QStringList names{tr("base model"),
                             tr("adapted: %1").arg(QDir::toNativeSeparators(m_job->request().adapterDirs.value(1)))};
     m_table->setRowCount(scores.size());

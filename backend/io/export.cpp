@@ -12,7 +12,7 @@
 #include "config/run_config.h"
 #include "data/batcher.h"
 #include "io/peft.h"
-#include "io/safetensors.h"
+#include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "train/checkpoint.h"

@@ -19,15 +19,21 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "io/strict_json.h"
 
 namespace droplora::io {
 
 namespace {
 
-using Json = nlohmann::ordered_json;  // ordered: tensors() keeps the header's order
+using strict::errno_text;
+using strict::Json;  // ordered: tensors() keeps the header's order
+using strict::one_line;
+using strict::parse_strict_json;
+using strict::quoted;
+using strict::tensor_where;
+using strict::valid_utf8;
 
 constexpr uint64_t kMaxHeaderBytes = 100000000;  // the reference reader's cap
-constexpr std::size_t kMaxListItems = 1024;      // no shape has this many dimensions
 constexpr const char* kMetadataKey = "__metadata__";
 
 struct DTypeRow {
@@ -47,141 +53,6 @@ const DTypeRow& dtype_row(DType d) {
     for (const auto& row : kDTypes)
         if (row.dtype == d) return row;
     throw Error("safetensors: invalid DType value " + std::to_string(static_cast<int>(d)));
-}
-
-// Text from untrusted input (names, JSON snippets, parser messages) goes into one-line error
-// messages: escape control characters and cap the length.
-std::string one_line(const std::string& s, std::size_t max = 200) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > max) out += "...";
-    return out;
-}
-
-std::string quoted(const std::string& s) {
-    return "'" + one_line(s) + "'";
-}
-
-std::string tensor_where(const std::string& where, const std::string& name) {
-    return where + ": tensor " + quoted(name);
-}
-
-// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-bool valid_utf8(const std::string& s, std::size_t* bad_at) {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned c = p[i];
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80)
-            len = 1;
-        else if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c == 0xe0)
-            len = 3, lo = 0xa0;
-        else if (c == 0xed)
-            len = 3, hi = 0x9f;
-        else if (c >= 0xe1 && c <= 0xef)
-            len = 3;
-        else if (c == 0xf0)
-            len = 4, lo = 0x90;
-        else if (c == 0xf4)
-            len = 4, hi = 0x8f;
-        else if (c >= 0xf1 && c <= 0xf3)
-            len = 4;
-        bool ok = len > 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const unsigned b = p[i + k];
-            ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
-        }
-        if (!ok) {
-            *bad_at = i;
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
-
-// Parses JSON that must not repeat a key within an object (nlohmann keeps one silently)
-// and nests at most `max_depth` containers deep (bounds memory for hostile input).
-// `describe_duplicate(path, key)` turns the enclosing keys + duplicate key into an error.
-template <class DuplicateFn>
-Json parse_strict_json(const std::string& text, std::size_t max_depth, const std::string& where,
-                       DuplicateFn describe_duplicate) {
-    struct Frame {
-        bool object;
-        std::set<std::string> keys;
-        std::string key;  // the last key seen (objects)
-        std::size_t items = 0;
-    };
-    std::vector<Frame> stack;
-    auto enter = [&](bool object) {
-        if (stack.size() >= max_depth)
-            fail(where, "header JSON nests deeper than " + std::to_string(max_depth) + " levels");
-        stack.push_back(Frame{object, {}, {}, 0});
-    };
-    auto count_item = [&]() {
-        if (stack.empty() || stack.back().object) return;
-        if (++stack.back().items > kMaxListItems) {
-            std::vector<std::string> path;
-            for (const auto& f : stack)
-                if (f.object) path.push_back(f.key);
-            fail(where, "a list under " + quoted(path.empty() ? std::string() : path.back()) + " has more than " +
-                            std::to_string(kMaxListItems) + " items");
-        }
-    };
-    auto callback = [&](int, Json::parse_event_t event, Json& parsed) -> bool {
-        switch (event) {
-            case Json::parse_event_t::object_start:
-                count_item();
-                enter(true);
-                break;
-            case Json::parse_event_t::array_start:
-                count_item();
-                enter(false);
-                break;
-            case Json::parse_event_t::object_end:
-            case Json::parse_event_t::array_end:
-                if (!stack.empty()) stack.pop_back();
-                break;
-            case Json::parse_event_t::key: {
-                Frame& top = stack.back();
-                const std::string& key = parsed.get_ref<const std::string&>();
-                if (!top.keys.insert(key).second) {
-                    std::vector<std::string> path;
-                    for (std::size_t i = 0; i + 1 < stack.size(); ++i)
-                        if (stack[i].object) path.push_back(stack[i].key);
-                    describe_duplicate(path, key);
-                }
-                top.key = key;
-                break;
-            }
-            case Json::parse_event_t::value:
-                count_item();
-                break;
-        }
-        return true;
-    };
-    try {
-        return Json::parse(text, callback);
-    } catch (const Json::exception& e) {
-        std::string msg = e.what();
-        if (const auto close = msg.find("] "); msg.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
-            msg = msg.substr(close + 2);
-        fail(where, "not valid JSON: " + one_line(msg, 300));
-    }
 }
 
 // Reads a JSON integer that must be >= 0 and <= max.
@@ -283,10 +154,6 @@ void check_layout(const std::vector<TensorInfo>& tensors, uint64_t buffer_size, 
     }
     if (expected != buffer_size)
         fail(where, std::to_string(buffer_size - expected) + " trailing bytes after the last tensor's data");
-}
-
-std::string errno_text() {
-    return std::strerror(errno);
 }
 
 // Writes all of `n` bytes, retrying short writes (large tensors exceed one write()).
@@ -494,120 +361,6 @@ void write_safetensors(const std::string& path, const std::vector<RawTensor>& te
         ::unlink(tmp.c_str());
         fail(path, "cannot rename " + tmp + " into place: " + why);
     }
-}
-
-// ---- checkpoint folders ------------------------------------------------------------------------
-
-namespace {
-
-std::string read_small_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, "cannot open: " + errno_text());
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) fail(path, "cannot read: " + errno_text());
-    return s.str();
-}
-
-// Shard names must stay inside the checkpoint folder.
-bool safe_relative_name(const std::string& name) {
-    if (name.empty() || name.front() == '/') return false;
-    for (const auto& part : std::filesystem::path(name))
-        if (part == "..") return false;
-    return true;
-}
-
-}  // namespace
-
-CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
-    namespace fs = std::filesystem;
-    CheckpointFiles ckpt;
-    ckpt.dir_ = model_dir;
-    std::error_code ec;
-    const fs::path dir(model_dir);
-    if (!fs::is_directory(dir, ec)) fail(model_dir, "not a folder (or it does not exist)");
-    const std::string single = (dir / "model.safetensors").string();
-    const std::string index_path = (dir / "model.safetensors.index.json").string();
-
-    // shard path -> tensors the index puts there (empty for a single-file checkpoint)
-    std::vector<std::pair<std::string, std::vector<std::string>>> shards;
-    if (fs::exists(single, ec)) {
-        shards.push_back({single, {}});
-    } else if (fs::exists(index_path, ec)) {
-        const std::string text = read_small_file(index_path);
-        std::size_t bad_at = 0;
-        if (!valid_utf8(text, &bad_at))
-            fail(index_path, "not valid UTF-8 (bad byte at offset " + std::to_string(bad_at) + ")");
-        const Json index =
-            parse_strict_json(text, 64, index_path, [&](const std::vector<std::string>& path, const std::string& key) {
-                fail(index_path, (path.empty() ? std::string() : quoted(path.back()) + ": ") + "key " + quoted(key) +
-                                     " appears more than once");
-            });
-        if (!index.is_object()) fail(index_path, "not a JSON object");
-        if (!index.contains("weight_map") || !index["weight_map"].is_object())
-            fail(index_path, "missing \"weight_map\" object ({tensor name: shard file})");
-        const Json& weight_map = index["weight_map"];
-        if (weight_map.empty()) fail(index_path, "weight_map lists no tensors");
-        std::map<std::string, std::size_t> shard_slot;
-        for (const auto& [name, file] : weight_map.items()) {
-            if (!file.is_string())
-                fail(index_path, "weight_map: tensor " + quoted(name) + " maps to a JSON " + file.type_name() +
-                                     ", not a file name");
-            const std::string& rel = file.get_ref<const std::string&>();
-            if (!safe_relative_name(rel))
-                fail(index_path, "weight_map: tensor " + quoted(name) + " maps to " + quoted(rel) +
-                                     ", which is not a file inside the folder");
-            const std::string shard = (dir / rel).string();
-            auto [it, fresh] = shard_slot.emplace(shard, shards.size());
-            if (fresh) {
-                if (!fs::is_regular_file(shard, ec))
-                    fail(shard, "shard listed in " + index_path + " (for tensor " + quoted(name) + ") does not exist");
-                shards.push_back({shard, {}});
-            }
-            shards[it->second].second.push_back(name);
-        }
-    } else {
-        std::string msg = "no model.safetensors or model.safetensors.index.json";
-        if (fs::exists(dir / "pytorch_model.bin", ec) || fs::exists(dir / "pytorch_model.bin.index.json", ec))
-            msg +=
-                "; found pytorch_model.bin, but .bin checkpoints are not supported: convert the model to "
-                "safetensors (e.g. save_pretrained(..., safe_serialization=True))";
-        fail(model_dir, msg);
-    }
-
-    for (const auto& [shard_path, mapped] : shards) {
-        const int slot = static_cast<int>(ckpt.files_.size());
-        ckpt.files_.push_back(SafetensorsFile::open(shard_path));
-        const SafetensorsFile& file = *ckpt.files_.back();
-        for (const std::string& name : mapped)
-            if (file.find(name) == nullptr)
-                fail(tensor_where(shard_path, name), "listed in " + index_path + " but not in this shard");
-        for (const TensorInfo& t : file.tensors()) {
-            auto [it, fresh] = ckpt.where_.emplace(t.name, std::make_pair(slot, &t));
-            if (!fresh)
-                fail(tensor_where(shard_path, t.name),
-                     "also in " + ckpt.files_[static_cast<std::size_t>(it->second.first)]->path() +
-                         " (a tensor may live in one shard only)");
-        }
-    }
-    return ckpt;
-}
-
-const TensorInfo* CheckpointFiles::find(const std::string& name, const SafetensorsFile** file) const {
-    const auto it = where_.find(name);
-    if (it == where_.end()) {
-        if (file != nullptr) *file = nullptr;
-        return nullptr;
-    }
-    if (file != nullptr) *file = files_[static_cast<std::size_t>(it->second.first)].get();
-    return it->second.second;
-}
-
-std::vector<std::string> CheckpointFiles::names() const {
-    std::vector<std::string> out;
-    out.reserve(where_.size());
-    for (const auto& [name, _] : where_) out.push_back(name);
-    return out;
 }
 
 }  // namespace droplora::io

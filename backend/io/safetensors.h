@@ -20,9 +20,9 @@ namespace droplora::io {
 
 enum class DType { Bool, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64, F8_E4M3, F8_E5M2 };
 
-const char* dtype_name(DType d);            // "F32", "BF16", ...
+const char* dtype_name(DType d);  // "F32", "BF16", ...
 bool parse_dtype(const std::string& s, DType* out);
-std::size_t dtype_size(DType d);            // bytes per element
+std::size_t dtype_size(DType d);  // bytes per element
 
 struct TensorInfo {
     std::string name;
@@ -80,23 +80,5 @@ struct RawTensor {
 // always whole. Throws Error naming the file.
 void write_safetensors(const std::string& path, const std::vector<RawTensor>& tensors,
                        std::map<std::string, std::string> metadata = {});
-
-// A Hugging Face checkpoint folder: model.safetensors, or a sharded checkpoint
-// described by model.safetensors.index.json ({"weight_map": {tensor: file}}).
-// Every shard is opened and validated; every tensor in the weight map must be
-// in its shard; tensor names must be unique across shards.
-class CheckpointFiles {
-public:
-    static CheckpointFiles open(const std::string& model_dir);
-    const TensorInfo* find(const std::string& name, const SafetensorsFile** file) const;
-    std::vector<std::string> names() const;  // sorted
-    const std::string& dir() const { return dir_; }
-    const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
-
-private:
-    std::string dir_;
-    std::vector<std::shared_ptr<SafetensorsFile>> files_;
-    std::map<std::string, std::pair<int, const TensorInfo*>> where_;
-};
 
 }  // namespace droplora::io

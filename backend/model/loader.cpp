@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "io/safetensors.h"
+#include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
 
 namespace droplora::model {

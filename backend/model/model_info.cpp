@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "io/safetensors.h"
+#include "io/checkpoint_files.h"
 #include "model/llama_config.h"
 
 namespace droplora::model {
