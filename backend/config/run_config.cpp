@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace droplora::config {
 
@@ -108,27 +109,10 @@ std::string leaf_of(const std::string& key) {
     return key.substr(key.find('.') + 1);
 }
 
-// Control characters as \xNN (a YAML double-quoted escape too); with `yaml`, also backslash-escapes '"' and '\'.
-std::string escaped(const std::string& s, bool yaml, std::size_t max = std::string::npos) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            if (yaml && (c == '"' || c == '\\')) out += '\\';
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 // Text from the file goes into one-line messages: quoted, escaped, length capped.
 std::string quoted(const std::string& s) {
     constexpr std::size_t kMax = 80;
-    return "'" + escaped(s, false, kMax) + (s.size() > kMax ? "...'" : "'");
+    return "'" + escape_control_chars(s, false, kMax) + "'";
 }
 
 std::string describe(const YAML::Node& v) {
@@ -204,7 +188,7 @@ bool is_plain_safe(const std::string& s) {
 
 // A string as a YAML scalar: plain when that reads back unchanged, else double-quoted.
 std::string yaml_string(const std::string& s) {
-    return is_plain_safe(s) ? s : "\"" + escaped(s, true) + "\"";
+    return is_plain_safe(s) ? s : "\"" + escape_control_chars(s, true) + "\"";
 }
 
 std::string yaml_value(const Slot& slot) {

@@ -6,23 +6,12 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace droplora::io::strict {
 
 std::string one_line(const std::string& s, std::size_t max) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > max) out += "...";
-    return out;
+    return escape_control_chars(s, false, max);
 }
 
 std::string quoted(const std::string& s) {
