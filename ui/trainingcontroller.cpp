@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "runeventqueue.h"
+#include "train/preview.h"
 #include "train/trainer.h"
 
 namespace droplora::ui {
@@ -33,14 +34,18 @@ bool TrainingController::start(const droplora::config::RunConfig& config, const 
     m_lastCheckpoint.clear();
     m_lastStep = 0;
     // The trainer resolves a relative output folder against the working directory, as here.
-    m_runDir = QDir::cleanPath(QDir::current().absoluteFilePath(
-        resumeDir.isEmpty() ? QString::fromStdString(config.output) : resumeDir));
+    m_runDir = QDir::cleanPath(
+        QDir::current().absoluteFilePath(resumeDir.isEmpty() ? QString::fromStdString(config.output) : resumeDir));
 
     auto control = m_control;
     auto queue = m_queue;
     const std::string resume = resumeDir.toStdString();
     m_thread = QThread::create([config, control, queue, resume] {
         try {
+            // The model a preview or a held-out score left cached would sit next to the
+            // one the run loads (two copies of a 7B model do not fit most GPUs). Waits
+            // for a preview or score in progress; a preview during the run reloads it.
+            droplora::train::clear_preview_cache();
             droplora::train::run_training(config, *queue, *control, resume);
         } catch (const std::exception& e) {
             // run_training reports its own failures; this is the last line of defence.
@@ -115,7 +120,8 @@ void TrainingController::onWorkerFinished() {
     ++m_runId;  // a queued notice of this thread's end is now stale
     m_flushTimer.stop();
     flush();
-    const Finish finish = m_finish.value_or(Finish{RunOutcome::Failed, QStringLiteral("training ended without a report")});
+    const Finish finish =
+        m_finish.value_or(Finish{RunOutcome::Failed, QStringLiteral("training ended without a report")});
     m_finish.reset();
     setState(State::Idle);
     emit finished(finish.outcome, finish.message);
