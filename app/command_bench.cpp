@@ -197,7 +197,8 @@ int run_bench(const CommandArgs& argv) {
                                         {"tokens_per_sec", tokens_per_step / sps},
                                         {"ms_per_step", 1000 * sps},
                                         {"spread_percent", spread},
-                                        {"rounds", rounds}}
+                                        {"rounds", rounds},
+                                        {"memory_mb", mem}}
                              .dump()
                       << "\n";
         } else {

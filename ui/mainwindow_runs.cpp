@@ -89,7 +89,7 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
                   .arg(history.stats.size()));
     if (history.bad_lines > 0)
         appendLog(tr("%1 unreadable lines in metrics.jsonl were skipped").arg(history.bad_lines));
-    showSummary(m_currentRunDir, false);
+    m_summary->showRun(m_currentRunDir, runConfig.value_or(config()), history);
     updateActions();
     updateTitle();
     return true;
@@ -238,13 +238,16 @@ void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
 
 void MainWindow::showSummary(const QString& runDir, bool measure) {
     droplora::config::RunConfig runConfig = config();
-    const QString file = QDir(runDir).filePath(QStringLiteral("config.yaml"));
+    droplora::train::MetricsHistory history;
+    const QDir run(runDir);
     try {
-        if (QFileInfo::exists(file)) runConfig = droplora::config::load_run_config(file.toStdString());
+        if (run.exists(QStringLiteral("config.yaml")))
+            runConfig = droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString());
+        history = droplora::train::read_metrics(run.filePath(QStringLiteral("metrics.jsonl")).toStdString());
     } catch (const std::exception& e) {
         appendLog(QString::fromUtf8(e.what()));
     }
-    m_summary->showRun(runDir, runConfig);
+    m_summary->showRun(runDir, runConfig, history);
     if (measure && m_summary->measure()) m_summaryDock->raise();
 }
 

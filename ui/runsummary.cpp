@@ -9,10 +9,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <exception>
 
 #include "formatting.h"
-#include "train/metrics_log.h"
 
 namespace droplora::ui {
 
@@ -71,36 +69,31 @@ void RunSummary::clear() {
     updateButton();
 }
 
-void RunSummary::showRun(const QString& runDir, const droplora::config::RunConfig& config) {
+void RunSummary::showRun(const QString& runDir, const droplora::config::RunConfig& config,
+                         const droplora::train::MetricsHistory& history) {
     m_runDir = runDir;
     m_config = config;
     QStringList lines{tr("Run %1").arg(QDir::toNativeSeparators(runDir))};
-    try {
-        const auto history =
-            droplora::train::read_metrics(QDir(runDir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
-        if (!history.steps.empty()) {
-            const auto& last = history.steps.back();
-            // The last step's loss alone is noisy; the mean of the last ten is what the curve shows.
-            const size_t n = std::min<size_t>(10, history.steps.size());
-            double mean = 0;
-            for (size_t i = history.steps.size() - n; i < history.steps.size(); ++i) mean += history.steps[i].loss;
-            mean /= static_cast<double>(n);
-            lines << tr("%1 of %2 steps in %3; training loss %4 (mean of the last %5 steps)")
-                         .arg(last.step)
-                         .arg(config.train.max_steps)
-                         .arg(formatDuration(last.elapsed_s))
-                         .arg(mean, 0, 'f', 4)
-                         .arg(n);
-        }
-        if (!history.evals.empty()) {
-            const auto& e = history.evals.back();
-            lines << tr("validation loss %1, perplexity %2 at step %3")
-                         .arg(e.loss, 0, 'f', 4)
-                         .arg(e.perplexity, 0, 'f', 2)
-                         .arg(e.step);
-        }
-    } catch (const std::exception& e) {
-        lines << QString::fromUtf8(e.what());
+    if (!history.steps.empty()) {
+        const auto& last = history.steps.back();
+        // The last step's loss alone is noisy; the mean of the last ten is what the curve shows.
+        const size_t n = std::min<size_t>(10, history.steps.size());
+        double mean = 0;
+        for (size_t i = history.steps.size() - n; i < history.steps.size(); ++i) mean += history.steps[i].loss;
+        mean /= static_cast<double>(n);
+        lines << tr("%1 of %2 steps in %3; training loss %4 (mean of the last %5 steps)")
+                     .arg(last.step)
+                     .arg(config.train.max_steps)
+                     .arg(formatDuration(last.elapsed_s))
+                     .arg(mean, 0, 'f', 4)
+                     .arg(n);
+    }
+    if (!history.evals.empty()) {
+        const auto& e = history.evals.back();
+        lines << tr("validation loss %1, perplexity %2 at step %3")
+                     .arg(e.loss, 0, 'f', 4)
+                     .arg(e.perplexity, 0, 'f', 2)
+                     .arg(e.step);
     }
     m_metrics->setText(lines.join(QLatin1Char('\n')));
     m_table->setRowCount(0);

@@ -11,6 +11,7 @@
 
 #include "config/run_config.h"
 #include "scorejob.h"
+#include "train/metrics_log.h"
 
 class QLabel;
 class QPushButton;
@@ -24,9 +25,11 @@ class RunSummary : public QWidget {
 public:
     explicit RunSummary(QWidget* parent = nullptr);
 
-    // Shows the run folder's metrics; forgets earlier scores. `config` is the
-    // run's (its model, validation file, format, template and context).
-    void showRun(const QString& runDir, const droplora::config::RunConfig& config);
+    // Shows a run folder with its metrics (as read from its metrics.jsonl);
+    // forgets earlier scores. `config` is the run's (its model, validation
+    // file, format, template and context).
+    void showRun(const QString& runDir, const droplora::config::RunConfig& config,
+                 const droplora::train::MetricsHistory& history);
     void clear();
     // Scores the base model and the run's adapter on the validation file.
     // Returns false (and says why in the tab) when there is no adapter, no

@@ -382,7 +382,7 @@ void TestPreview::summaryScoresFinishedRun() {
     // A run without a validation file has nothing to score.
     RunConfig noVal = c;
     noVal.data.val.clear();
-    summary->showRun(runDir, noVal);
+    summary->showRun(runDir, noVal, droplora::train::MetricsHistory{});
     QVERIFY(!summary->measure());
 }
 
