@@ -1,4 +1,4 @@
-// Training data: file formats, templates (exact strings, FORMATS.md §2),
+// Training data: file formats, templates (exact strings, docs/formats.md §2),
 // tokenization with labels against the real test tokenizer, bad rows, the
 // validation split and the batcher.
 //

@@ -1,5 +1,5 @@
 // safetensors reader/writer (torch-free; also built under ASan + UBSan as test_safetensors_asan).
-// Malformed files are built byte by byte so each rule of FORMATS.md §3 is hit on its own.
+// Malformed files are built byte by byte so each rule of docs/formats.md §3 is hit on its own.
 #include <QtTest/QtTest>
 
 #include <cstring>

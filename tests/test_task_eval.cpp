@@ -2,7 +2,7 @@
 //
 // The reference loss is computed here independently: each row's ids are built
 // by hand (BOS + the alpaca prompt string + the output + EOS, encoded piece by
-// piece as FORMATS.md §2 says), run through the model one row at a time, and
+// piece as docs/formats.md §2 says), run through the model one row at a time, and
 // the response tokens' cross-entropy is summed in float64 from log_softmax.
 // Tolerance: 1e-6 relative (the engine batches rows with padding; fp32 sums).
 // Exact match: one row's output is the model's own greedy answer (obtained here

@@ -1,7 +1,7 @@
 // Tokenizer: ids equal sentencepiece's own `spm_encode --output_format=id`
 // (tests/data/tokenizer/samples.ids, made by tests/reference/make_tokenizer_golden.sh),
 // exact (integer ids, no tolerance), in a process that has already run libtorch —
-// the protobuf clash of ENVIRONMENT.md would crash it otherwise.
+// the protobuf clash of docs/architecture.md, "Hazards" would crash it otherwise.
 #include <torch/torch.h>
 #include <QtTest/QtTest>
 

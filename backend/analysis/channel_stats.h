@@ -1,5 +1,5 @@
 // Per-rank-channel and subspace statistics of the attached adapters — what the
-// workbench's heatmap and subspace plots show (ARCHITECTURE.md).
+// workbench's heatmap and subspace plots show (docs/architecture.md).
 //
 // For a module with ΔW = s·B'·A (B' [out, r], A [r, in]):
 //   keep_fraction[i]   share of forwards (step mode: steps; token mode: tokens)

@@ -1,4 +1,4 @@
-// Reading training-data files into Rows (dataset.h, FORMATS.md §2).
+// Reading training-data files into Rows (dataset.h, docs/formats.md §2).
 //
 //   .jsonl / .ndjson  one JSON object per non-blank line; a row is "file:line".
 //   .json             an array of objects, or an object whose one list-valued

@@ -1,5 +1,5 @@
 // Training data: files people already have, rendered through a chat/instruction
-// template into token ids with loss labels (FORMATS.md §2).
+// template into token ids with loss labels (docs/formats.md §2).
 //
 // Formats (one JSON object per row; .jsonl one per line, .json an array):
 //   alpaca      {"instruction", "input"?, "output"}

@@ -2,7 +2,7 @@
 //
 // Why a C interface in a dlopen-ed library: Debian's libsentencepiece carries
 // its own protobuf under the same symbol names as the libprotobuf that libtorch
-// links (ENVIRONMENT.md). Opened with RTLD_LOCAL | RTLD_DEEPBIND, the shim and
+// links (docs/architecture.md, "Hazards"). Opened with RTLD_LOCAL | RTLD_DEEPBIND, the shim and
 // sentencepiece bind to their own protobuf; only these C symbols cross over,
 // so no C++ type, exception or allocator is shared with the host process.
 //

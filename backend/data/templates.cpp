@@ -1,4 +1,4 @@
-// Chat/instruction templates (FORMATS.md §2): a Row becomes prompt and response
+// Chat/instruction templates (docs/formats.md §2): a Row becomes prompt and response
 // segments. BOS/EOS are flags on the segments, never text, so tokenize() puts
 // the real ids there whatever the tokenizer spells them as.
 //

@@ -102,7 +102,7 @@ ShimApi open_shim() {
     }
     dlerror();
     // RTLD_LOCAL keeps sentencepiece's protobuf out of the global namespace; RTLD_DEEPBIND makes
-    // the shim and sentencepiece bind to their own protobuf before libtorch's (ENVIRONMENT.md).
+    // the shim and sentencepiece bind to their own protobuf before libtorch's (docs/architecture.md, "Hazards").
     // Never dlclose-d: unloading a protobuf runtime mid-process buys nothing and risks its exit hooks.
     void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (lib == nullptr) {

@@ -1,8 +1,8 @@
 // The model's tokenizer: tokenizer.model (a sentencepiece ModelProto) plus the
-// BOS/EOS policy from tokenizer_config.json / config.json (FORMATS.md §2).
+// BOS/EOS policy from tokenizer_config.json / config.json (docs/formats.md §2).
 //
 // sentencepiece is never linked into the process: Debian's libsentencepiece
-// carries its own protobuf, which clashes with libtorch's (ENVIRONMENT.md).
+// carries its own protobuf, which clashes with libtorch's (docs/architecture.md, "Hazards").
 // It lives in a small shared library of ours, libdroplora_spm.so, with a plain
 // C interface (data/spm_shim.h), opened with dlopen(RTLD_LOCAL | RTLD_DEEPBIND).
 #pragma once

@@ -1,4 +1,4 @@
-// Hugging Face PEFT LoRA adapter folders (FORMATS.md §4):
+// Hugging Face PEFT LoRA adapter folders (docs/formats.md §4):
 //   adapter_config.json        {"peft_type": "LORA", "r", "lora_alpha", "use_rslora", "target_modules", ...}
 //   adapter_model.safetensors  base_model.model.<module>.lora_A.weight [r, in]
 //                              base_model.model.<module>.lora_B.weight [out, r]

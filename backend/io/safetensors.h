@@ -1,4 +1,4 @@
-// safetensors files: a validating reader and a writer (shared/design/FORMATS.md §3).
+// safetensors files: a validating reader and a writer (docs/formats.md §3).
 //
 // Layout: u64 little-endian N | N bytes of UTF-8 JSON header | data buffer.
 // The reader checks the whole header before any tensor byte is touched: header

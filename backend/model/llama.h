@@ -1,5 +1,5 @@
 // The LLaMA-family decoder (LlamaForCausalLM / MistralForCausalLM) in LibTorch,
-// with Hugging Face's semantics (FORMATS.md §1):
+// with Hugging Face's semantics (docs/formats.md §1):
 //
 //   h0 = embed_tokens[ids]                                          [B, T, H]
 //   per layer:  a = h + o_proj(attn(rms_norm(h)))                   [B, T, H]

@@ -1,5 +1,5 @@
 // config.json of a LLaMA-family checkpoint (LlamaForCausalLM, MistralForCausalLM),
-// with transformers' defaults where a key is absent (FORMATS.md §1). Torch-free.
+// with transformers' defaults where a key is absent (docs/formats.md §1). Torch-free.
 // What we cannot run exactly (another architecture, an unknown rope type, a
 // non-SiLU activation) is an error, never a guess.
 #pragma once

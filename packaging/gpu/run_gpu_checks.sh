@@ -2,7 +2,7 @@
 # One prepared script for a lent GPU machine (PyTorch 2.x wheel with LibTorch
 # inside, CUDA, no Qt): builds the engine and CLI against the wheel's LibTorch,
 # compares with transformers, and prints the bench figures. Debian .deb files of
-# yaml-cpp / sentencepiece / nlohmann-json travel in .debs/ (see ENVIRONMENT.md):
+# yaml-cpp / sentencepiece / nlohmann-json travel in .debs/ (see docs/architecture.md, "Hazards"):
 #   apt-get download libyaml-cpp-dev libyaml-cpp0.7 libsentencepiece-dev libsentencepiece0 nlohmann-json3-dev
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,6 +1,6 @@
 """Independent reference for LlamaForCausalLM / MistralForCausalLM numerics.
 
-Written from the equations in shared/design/FORMATS.md §1 and §4 (the ones
+Written from the equations in docs/formats.md §1 and §4 (the ones
 Hugging Face transformers and PEFT compute), with plain torch ops so that the
 C++ engine can be checked against it. transformers and peft are not imported.
 
@@ -35,7 +35,7 @@ IGNORE_INDEX = -100
 
 
 class Config:
-    """config.json with transformers' defaults for keys that are absent (FORMATS.md §1)."""
+    """config.json with transformers' defaults for keys that are absent (docs/formats.md §1)."""
 
     def __init__(self, j):
         self.raw = dict(j)

@@ -81,7 +81,7 @@ def config_json(m):
 
 
 def tensor_shapes(m):
-    """Tensor name -> shape per FORMATS.md §1, in a fixed generation order."""
+    """Tensor name -> shape per docs/formats.md §1, in a fixed generation order."""
     H, d = m["hidden"], m["head_dim"]
     shapes = {"model.embed_tokens.weight": (1000, H)}
     for i in range(m["layers"]):
@@ -200,7 +200,7 @@ def golden_eval(path, cfg, w32, ids, text_name):
 
 
 def adapter_config(r, alpha, targets, rslora):
-    """adapter_config.json as PEFT's save_pretrained writes it (sorted keys, FORMATS.md §4)."""
+    """adapter_config.json as PEFT's save_pretrained writes it (sorted keys, docs/formats.md §4)."""
     return {
         "alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "tiny-llama-gqa", "bias": "none",
         "fan_in_fan_out": False, "inference_mode": True, "init_lora_weights": True, "layer_replication": None,

@@ -25,7 +25,7 @@ def _max_diff(a, b):
 
 
 def check_roundtrip(name, written, stored, shapes):
-    """What was written reads back bit-exactly, with the names and shapes of FORMATS.md §1."""
+    """What was written reads back bit-exactly, with the names and shapes of docs/formats.md §1."""
     assert set(written) == set(stored) == set(shapes), f"{name}: tensor names differ"
     for k, v in stored.items():
         assert tuple(v.shape) == tuple(shapes[k]) and v.dtype == written[k].dtype, f"{name}: {k} shape/dtype"

@@ -1,4 +1,4 @@
-"""Minimal safetensors reader/writer for the test fixtures (FORMATS.md §3).
+"""Minimal safetensors reader/writer for the test fixtures (docs/formats.md §3).
 
 Written from the format description, not from the safetensors package (which
 is not installed here): u64 little-endian header length N, N bytes of JSON
@@ -65,7 +65,7 @@ def save(tensors, path, metadata=None):
 
 
 def load(path):
-    """Returns (dict name -> torch.Tensor, metadata dict); checks the layout rules of FORMATS.md §3."""
+    """Returns (dict name -> torch.Tensor, metadata dict); checks the layout rules of docs/formats.md §3."""
     with open(path, "rb") as f:
         raw = f.read()
     assert len(raw) >= 8, f"{path}: shorter than 8 bytes"
