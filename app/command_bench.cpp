@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/lora_adapter.h"
 #include "analysis/channel_stats.h"
 #include "cli_args.h"
 #include "commands.h"
@@ -73,7 +74,7 @@ void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b) {
         lin->remove_adapter();
         const std::string kind = name.substr(name.rfind('.') + 1);
         if (kind == "o_proj" || kind == "gate_proj") continue;
-        auto ad = lin->attach_adapter(o);
+        auto ad = adapters::attach_lora(*lin, o);
         for (auto& p : ad->parameters()) params_list.push_back(p);
     }
     net->train();
@@ -87,7 +88,7 @@ void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b) {
         if (b.device.is_cuda()) torch::cuda::synchronize();
         const auto t0 = std::chrono::steady_clock::now();
         for (auto& [n, lin] : adapted)
-            if (lin->has_adapter()) lin->adapter->resample_step_mask();
+            if (lin->has_adapter()) adapters::lora_of(*lin)->resample_step_mask();
         opt.zero_grad();
         auto loss = model::causal_lm_loss_sum(net->forward(ids), ids) / static_cast<double>(b.batch * (b.seq - 1));
         loss.backward();

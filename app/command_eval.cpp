@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "model/loader.h"
 #include "model/model_info.h"
 #include "model/scoring.h"
@@ -65,7 +65,7 @@ model::LlamaModel load_for_eval(const Args& args, const std::string& model_dir) 
     load.device = model::resolve_device(args.get("device", "auto"), "--device");
     load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
     auto net = model::load_llama(model_dir, load);
-    if (args.has("adapter")) io::load_peft_adapter(*net, args.get("adapter"));
+    if (args.has("adapter")) adapters::load_peft_adapter(*net, args.get("adapter"));
     net->eval();
     return net;
 }

@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "data/tokenizer.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "model/generate.h"
 #include "model/loader.h"
 #include "train/preview.h"
@@ -39,7 +39,7 @@ int run_generate(const CommandArgs& argv) {
     load.device = model::resolve_device(args.get("device", "auto"), "--device");
     load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
     auto net = model::load_llama(model_dir, load);
-    if (args.has("adapter")) io::load_peft_adapter(*net, args.get("adapter"));
+    if (args.has("adapter")) adapters::load_peft_adapter(*net, args.get("adapter"));
 
     model::GenerateOptions o;
     o.max_new_tokens = args.get_int("max-new-tokens", 128);

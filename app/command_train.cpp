@@ -95,11 +95,13 @@ private:
 int run_train(const CommandArgs& argv) {
     if (wants_help(argv)) {
         std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--quiet]\n"
-                     "       droplora train --resume RUN_DIR [--quiet]\n"
+                     "       droplora train --resume RUN_DIR [--set train.lr=VALUE ...] [--quiet]\n"
                      "\n"
                      "Trains as RUN.yaml says (keys: docs/run-config.md); --set overrides one dotted key,\n"
                      "e.g. --set train.lr=1e-4 --set adapter.targets=[q_proj,v_proj].\n"
-                     "--resume continues the run in RUN_DIR from its newest checkpoint (its own config.yaml).\n"
+                     "--resume continues the run in RUN_DIR from its newest checkpoint that loads (its own\n"
+                     "config.yaml); with --resume, --set may change only train.lr, train.schedule,\n"
+                     "train.warmup_steps, train.max_grad_norm and train.stop_on_divergence (recorded in metrics.jsonl).\n"
                      "The run folder (output:) receives config.yaml, metrics.jsonl, checkpoints/ and adapter/.\n"
                      "Ctrl-C stops after the current step and writes a checkpoint.\n";
         return 0;
@@ -107,22 +109,25 @@ int run_train(const CommandArgs& argv) {
     Args args(argv, {"config", "resume"}, {"quiet"}, {"set"});
     config::RunConfig cfg;
     const std::string resume = args.get("resume");
-    if (!resume.empty() && (args.has("config") || args.has("set")))
-        fail("--resume", "continues a run with its own config.yaml; --config and --set do not apply to it");
+    if (!resume.empty() && args.has("config"))
+        fail("--resume", "continues a run with its own config.yaml; --config does not apply to it");
     if (args.has("config")) {
         cfg = config::load_run_config(args.get("config"));
     } else if (resume.empty()) {
         fail("train", "--config RUN.yaml (or --resume RUN_DIR) is required");
     }
-    for (const auto& kv : args.all("set")) config::apply_override(cfg, kv);
-    if (resume.empty()) config::validate(cfg, args.get("config"));
+    if (resume.empty()) {
+        for (const auto& kv : args.all("set")) config::apply_override(cfg, kv);
+        config::validate(cfg, args.get("config"));
+    }
 
     train::RunControl control;
     g_control = &control;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     ConsoleObserver observer(args.has("quiet"));
-    const auto result = train::run_training(cfg, observer, control, resume);
+    const auto result = train::run_training(cfg, observer, control, resume,
+                                            resume.empty() ? std::vector<std::string>{} : args.all("set"));
     g_control = nullptr;
     if (result.outcome == train::RunOutcome::Failed) throw Error(result.message);
     std::cout << "run folder: " << result.run_dir << "\n";

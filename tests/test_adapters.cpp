@@ -186,7 +186,7 @@ private slots:
             lin->weight.normal_();
             lin->bias.normal_();
         }
-        auto ad = lin->attach_adapter(options(0.5, MaskMode::Step));
+        auto ad = adapters::attach_lora(*lin, options(0.5, MaskMode::Step));
         {
             torch::NoGradGuard ng;
             ad->lora_B.normal_();

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "adapters/lora_adapter.h"
 #include "analysis/channel_stats.h"
 #include "model/linear.h"
 
@@ -63,7 +64,7 @@ private slots:
         o.alpha = 8;
         o.drop_rate = 0.5;
         o.mask = droplora::adapters::MaskMode::Step;
-        auto ad = lin->attach_adapter(o);
+        auto ad = adapters::attach_lora(*lin, o);
         {
             torch::NoGradGuard ng;
             ad->lora_B.normal_();

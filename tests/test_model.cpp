@@ -11,7 +11,7 @@
 
 #include "common/error.h"
 #include "data/tokenizer.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "model/scoring.h"
@@ -113,7 +113,7 @@ private slots:
         QFETCH(QString, adapter);
         const std::string dir = data_path("models/tiny-llama-gqa");
         auto net = model::load_llama(dir);
-        const int n = io::load_peft_adapter(*net, data_path("adapters/" + adapter.toStdString()));
+        const int n = adapters::load_peft_adapter(*net, data_path("adapters/" + adapter.toStdString()));
         QVERIFY(n > 0);
         const auto golden = read_json(dir + "/golden/eval_" + adapter.toStdString() + ".json");
         const auto score = model::score_ids(*net, sample_ids(dir, "sample.txt"));
@@ -130,7 +130,7 @@ private slots:
     void merged_adapter_equals_unmerged() {
         const std::string dir = data_path("models/tiny-llama-gqa");
         auto net = model::load_llama(dir);
-        io::load_peft_adapter(*net, data_path("adapters/gqa-lora"));
+        adapters::load_peft_adapter(*net, data_path("adapters/gqa-lora"));
         auto golden = io::load_all(dir + "/golden/forward.safetensors");
         torch::NoGradGuard no_grad;
         auto unmerged = net->forward(golden.at("input_ids"), golden.at("attention_mask"));
@@ -143,11 +143,11 @@ private slots:
     void bad_adapters_are_errors() {
         const std::string dir = data_path("models/tiny-llama-gqa");
         auto net = model::load_llama(dir);
-        QString e = error_of([&] { io::load_peft_adapter(*net, data_path("adapters/bad-shape")); });
+        QString e = error_of([&] { adapters::load_peft_adapter(*net, data_path("adapters/bad-shape")); });
         QVERIFY2(e.contains("bad-shape") && e.contains("q_proj"), qPrintable(e));
-        e = error_of([&] { io::load_peft_adapter(*net, data_path("adapters/bad-module")); });
+        e = error_of([&] { adapters::load_peft_adapter(*net, data_path("adapters/bad-module")); });
         QVERIFY2(e.contains("bad-module") && e.contains("does not exist"), qPrintable(e));
-        e = error_of([&] { io::load_peft_adapter(*net, data_path("models/tiny-llama-gqa")); });
+        e = error_of([&] { adapters::load_peft_adapter(*net, data_path("models/tiny-llama-gqa")); });
         QVERIFY2(e.contains("adapter_config.json"), qPrintable(e));
     }
 

@@ -14,8 +14,8 @@
 #include "common/error.h"
 #include "config/run_config.h"
 #include "data/tokenizer.h"
-#include "io/export.h"
-#include "io/peft.h"
+#include "export/export.h"
+#include "adapters/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "model/scoring.h"
@@ -274,7 +274,7 @@ private slots:
         auto session = train::build_session(c);
         session.model->eval();
         auto reference = model::load_llama(c.model);
-        io::load_peft_adapter(*reference, c.adapter.init_adapter);
+        adapters::load_peft_adapter(*reference, c.adapter.init_adapter);
         auto tok = data::Tokenizer::load(c.model);
         auto ids = tok->encode_with_specials(droplora::testing::read_file(data_path("texts/sample.txt")));
         const double ours = model::score_ids(*session.model, ids).loss();
@@ -296,9 +296,9 @@ private slots:
         QVERIFY(r.outcome == train::RunOutcome::Finished);
 
         const std::string out = tmp.path().toStdString() + "/peft";
-        auto report = io::export_adapter(r.run_dir, io::ExportFormat::Peft, out);
+        auto report = exports::export_adapter(r.run_dir, exports::ExportFormat::Peft, out);
         QVERIFY2(report.verified, report.summary.c_str());
-        auto merged_report = io::export_adapter(r.run_dir, io::ExportFormat::Merged, tmp.path().toStdString() + "/merged");
+        auto merged_report = exports::export_adapter(r.run_dir, exports::ExportFormat::Merged, tmp.path().toStdString() + "/merged");
         QVERIFY2(merged_report.verified, merged_report.summary.c_str());
 
         // Independent: W' = W + (lora_alpha / r)·B·A from the files alone, then score a text.
@@ -319,7 +319,7 @@ private slots:
         }
         QCOMPARE(merged, 14);
         auto via_peft = model::load_llama(c.model);
-        io::load_peft_adapter(*via_peft, out);
+        adapters::load_peft_adapter(*via_peft, out);
         auto tok = data::Tokenizer::load(c.model);
         auto ids = tok->encode_with_specials(droplora::testing::read_file(data_path("texts/sample.txt")));
         const double l1 = model::score_ids(*manual, ids).loss();

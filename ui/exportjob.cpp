@@ -11,7 +11,7 @@ namespace droplora::ui {
 struct ExportJob::Outcome {
     bool ok = false;
     QString error;
-    droplora::io::ExportReport report;
+    droplora::exports::ExportReport report;
 };
 
 ExportJob::ExportJob(QObject* parent) : QObject(parent) {}
@@ -23,11 +23,11 @@ ExportJob::~ExportJob() {
     delete m_thread;
 }
 
-QString ExportJob::formatName(droplora::io::ExportFormat format) {
-    return format == droplora::io::ExportFormat::Peft ? QStringLiteral("PEFT adapter") : QStringLiteral("merged model");
+QString ExportJob::formatName(droplora::exports::ExportFormat format) {
+    return format == droplora::exports::ExportFormat::Peft ? QStringLiteral("PEFT adapter") : QStringLiteral("merged model");
 }
 
-bool ExportJob::start(const QString& source, droplora::io::ExportFormat format, const QString& outDir) {
+bool ExportJob::start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir) {
     if (m_thread) return false;
     m_cancel = std::make_shared<std::atomic<bool>>(false);
     m_outcome = std::make_shared<Outcome>();
@@ -44,7 +44,7 @@ bool ExportJob::start(const QString& source, droplora::io::ExportFormat format, 
                 this, [this, text] { emit progress(text); }, Qt::QueuedConnection);
         };
         try {
-            outcome->report = droplora::io::export_adapter(src, format, out, log);
+            outcome->report = droplora::exports::export_adapter(src, format, out, log);
             outcome->ok = true;
         } catch (const std::exception& e) {
             outcome->error = QString::fromUtf8(e.what());

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <memory>
 
-#include "io/export.h"
+#include "export/export.h"
 
 class QThread;
 
@@ -22,11 +22,11 @@ public:
     explicit ExportJob(QObject* parent = nullptr);
     ~ExportJob() override;  // waits for a running export
 
-    bool start(const QString& source, droplora::io::ExportFormat format, const QString& outDir);
+    bool start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir);
     bool isRunning() const { return m_thread != nullptr; }
-    const droplora::io::ExportReport& report() const { return m_report; }
+    const droplora::exports::ExportReport& report() const { return m_report; }
 
-    static QString formatName(droplora::io::ExportFormat format);
+    static QString formatName(droplora::exports::ExportFormat format);
 
 public slots:
     void cancel();
@@ -43,7 +43,7 @@ private:
     QThread* m_thread = nullptr;
     std::shared_ptr<std::atomic<bool>> m_cancel;
     std::shared_ptr<Outcome> m_outcome;
-    droplora::io::ExportReport m_report;
+    droplora::exports::ExportReport m_report;
 };
 
 }  // namespace droplora::ui

@@ -188,9 +188,9 @@ void MainWindow::buildActions() {
     m_recentRunsMenu = file->addMenu(tr("Recent runs"));
     file->addSeparator();
     m_exportPeftAction =
-        file->addAction(tr("&Export adapter…"), this, [this] { chooseAndExport(droplora::io::ExportFormat::Peft); });
+        file->addAction(tr("&Export adapter…"), this, [this] { chooseAndExport(droplora::exports::ExportFormat::Peft); });
     m_exportMergedAction = file->addAction(tr("Export &merged model…"), this,
-                                           [this] { chooseAndExport(droplora::io::ExportFormat::Merged); });
+                                           [this] { chooseAndExport(droplora::exports::ExportFormat::Merged); });
     m_cancelExportAction = file->addAction(tr("Cancel export"), m_exportJob, &ExportJob::cancel);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -386,7 +386,7 @@ void MainWindow::chooseAndOpenRunFolder() {
     openRunFolder(dir);
 }
 
-void MainWindow::chooseAndExport(droplora::io::ExportFormat format) {
+void MainWindow::chooseAndExport(droplora::exports::ExportFormat format) {
     QString source = m_currentRunDir;
     if (source.isEmpty()) {
         source = QFileDialog::getExistingDirectory(this, tr("Run or checkpoint folder to export"),
@@ -394,7 +394,7 @@ void MainWindow::chooseAndExport(droplora::io::ExportFormat format) {
         if (source.isEmpty()) return;
     }
     const QString suggested = QDir(source).filePath(
-        format == droplora::io::ExportFormat::Peft ? QStringLiteral("export-peft") : QStringLiteral("export-merged"));
+        format == droplora::exports::ExportFormat::Peft ? QStringLiteral("export-peft") : QStringLiteral("export-merged"));
     const QString outDir = QFileDialog::getSaveFileName(
         this, tr("Export %1 of %2 into the folder").arg(ExportJob::formatName(format), QFileInfo(source).fileName()),
         suggested, QString(), nullptr, QFileDialog::ShowDirsOnly | QFileDialog::DontConfirmOverwrite);

@@ -11,7 +11,7 @@
 #include <QString>
 
 #include "config/run_config.h"
-#include "io/export.h"
+#include "export/export.h"
 #include "metatypes.h"
 
 class QAction;
@@ -57,7 +57,7 @@ public:
     bool overlayRuns(const QStringList& dirs);
     bool startTraining();
     bool resumeRun(const QString& dir);
-    bool exportRun(droplora::io::ExportFormat format, const QString& source, const QString& outDir);
+    bool exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir);
     // Run → Compare: the form as LoRA and as DropLoRA, one after the other
     // (CompareSession); the table appears in compareDialog() when both are done.
     bool compareMethods();
@@ -108,7 +108,7 @@ private:
     void chooseAndOpenRunFile();
     void chooseAndSaveRunFile();
     void chooseAndOpenRunFolder();
-    void chooseAndExport(droplora::io::ExportFormat format);
+    void chooseAndExport(droplora::exports::ExportFormat format);
 
     TrainingController* m_controller;
     ExportJob* m_exportJob;

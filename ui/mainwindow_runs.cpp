@@ -153,7 +153,7 @@ bool MainWindow::resumeRun(const QString& dir) {
     return true;
 }
 
-bool MainWindow::exportRun(droplora::io::ExportFormat format, const QString& source, const QString& outDir) {
+bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir) {
     if (m_exportJob->isRunning()) return false;
     if (source.isEmpty() || outDir.isEmpty()) {
         Dialogs::error(this, tr("Export"), tr("choose a run folder and an output folder first"));

@@ -42,10 +42,6 @@ bool TrainingController::start(const droplora::config::RunConfig& config, const 
     const std::string resume = resumeDir.toStdString();
     m_thread = QThread::create([config, control, queue, resume] {
         try {
-            // The model a preview or a held-out score left cached would sit next to the
-            // one the run loads (two copies of a 7B model do not fit most GPUs). Waits
-            // for a preview or score in progress; a preview during the run reloads it.
-            droplora::train::clear_preview_cache();
             droplora::train::run_training(config, *queue, *control, resume);
         } catch (const std::exception& e) {
             // run_training reports its own failures; this is the last line of defence.

@@ -126,4 +126,14 @@ torch::Tensor LoraAdapterImpl::delta_weight() const {
            options_.scaling();
 }
 
+LoraAdapter attach_lora(model::LinearImpl& linear, const LoraOptions& options) {
+    LoraAdapter adapter(linear.in_features(), linear.out_features(), options);
+    linear.attach(adapter.ptr());
+    return adapter;
+}
+
+LoraAdapter lora_of(const model::LinearImpl& linear) {
+    return LoraAdapter(std::dynamic_pointer_cast<LoraAdapterImpl>(linear.adapter_module()));
+}
+
 }  // namespace droplora::adapters

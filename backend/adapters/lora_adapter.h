@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <string>
 
+#include "model/linear.h"
+
 namespace droplora::adapters {
 
 enum class MaskMode { None, Step, Token, Learned };
@@ -45,12 +47,13 @@ struct LoraOptions {
     double scaling() const;  // s
 };
 
-class LoraAdapterImpl : public torch::nn::Module {
+class LoraAdapterImpl : public torch::nn::Module, public model::LinearDelta {
 public:
     LoraAdapterImpl(int64_t in_features, int64_t out_features, const LoraOptions& options);
 
     // x [..., in] → Δh [..., out], in x's dtype.
     torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor delta(const torch::Tensor& x) override { return forward(x); }
 
     // Re-initialises A (kaiming-uniform) and B (zero) from the global torch RNG.
     void reset_parameters();
@@ -66,7 +69,7 @@ public:
     // what ΔW = s·B'·A uses at inference and what is exported.
     torch::Tensor effective_B() const;
     // ΔW = s·B'·A, [out, in], fp32.
-    torch::Tensor delta_weight() const;
+    torch::Tensor delta_weight() const override;
 
     const LoraOptions& options() const { return options_; }
     int64_t in_features() const { return in_features_; }
@@ -88,5 +91,10 @@ private:
     int64_t keep_samples_ = 0;
 };
 TORCH_MODULE(LoraAdapter);
+
+// Attaches a fresh adapter to `linear` (fp32, on W's device), replacing any previous one.
+LoraAdapter attach_lora(model::LinearImpl& linear, const LoraOptions& options);
+// The LoRA adapter hanging on `linear`, or an empty holder (`is_empty()`) when none.
+LoraAdapter lora_of(const model::LinearImpl& linear);
 
 }  // namespace droplora::adapters

@@ -1,3 +1,4 @@
+#include "adapters/lora_adapter.h"
 #include "analysis/channel_stats.h"
 
 #include <cmath>
@@ -57,16 +58,16 @@ double ChannelStatistics::subspace_drift(const torch::Tensor& U0, const torch::T
     return std::clamp(1.0 - cos2, 0.0, 1.0);
 }
 
-train::StatsSample ChannelStatistics::collect(int64_t step,
+StatsSample ChannelStatistics::collect(int64_t step,
                                               const std::vector<std::pair<std::string, model::Linear>>& linears) {
     torch::NoGradGuard no_grad;
-    train::StatsSample sample;
+    StatsSample sample;
     sample.step = step;
     for (const auto& [name, lin] : linears) {
         if (!lin->has_adapter()) continue;
-        adapters::LoraAdapter adapter = lin->adapter;  // a handle: the stats reset its keep counters
+        adapters::LoraAdapter adapter = adapters::lora_of(*lin);  // a handle: the stats reset its keep counters
         const double s = adapter->options().scaling();
-        train::ModuleStats m;
+        ModuleStats m;
         m.module = name;
 
         int64_t samples = 0;

@@ -24,14 +24,14 @@
 #include <torch/types.h>
 
 #include "model/linear.h"
-#include "train/observer.h"
+#include "analysis/stats_sample.h"
 
 namespace droplora::analysis {
 
 class ChannelStatistics {
 public:
     // Collects one sample over the model's adapted linears (name → linear).
-    train::StatsSample collect(int64_t step, const std::vector<std::pair<std::string, model::Linear>>& linears);
+    StatsSample collect(int64_t step, const std::vector<std::pair<std::string, model::Linear>>& linears);
 
     // The subspace of one module from ΔW's factors (exposed for tests).
     struct Spectrum {

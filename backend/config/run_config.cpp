@@ -73,6 +73,7 @@ std::vector<Field> fields_of(RunConfig& c) {
         {"train.stats_every", &c.train.stats_every},
         {"train.log_every", &c.train.log_every},
         {"train.gradient_checkpointing", &c.train.gradient_checkpointing},
+        {"train.stop_on_divergence", &c.train.stop_on_divergence},
         {"device", &c.device},
         {"precision", &c.precision},
         {"output", &c.output, true},

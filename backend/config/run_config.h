@@ -50,6 +50,7 @@ struct TrainConfig {
     int64_t stats_every = 10;    // 0 = off
     int64_t log_every = 1;
     bool gradient_checkpointing = false;
+    bool stop_on_divergence = false;  // a finite divergence (train/divergence.h) stops the run, not only warns
 };
 
 struct RunConfig {

@@ -11,28 +11,31 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     torch::Tensor y = torch::nn::functional::linear(x, weight, bias.defined() ? bias : torch::Tensor());
-    if (!adapter.is_empty()) y = y + adapter->forward(x);
+    if (delta_) y = y + delta_->delta(x);
     return y;
 }
 
-adapters::LoraAdapter LinearImpl::attach_adapter(const adapters::LoraOptions& options) {
+void LinearImpl::attach(std::shared_ptr<torch::nn::Module> module) {
+    auto* delta = dynamic_cast<LinearDelta*>(module.get());
+    TORCH_CHECK(delta != nullptr, "Linear::attach: the module is not a LinearDelta");
     remove_adapter();
-    adapter = register_module("adapter", adapters::LoraAdapter(in_features(), out_features(), options));
-    adapter->to(weight.device(), torch::kFloat32);
-    adapter->train(is_training());
-    return adapter;
+    adapter_ = register_module("adapter", std::move(module));
+    adapter_->to(weight.device(), torch::kFloat32);
+    adapter_->train(is_training());
+    delta_ = delta;
 }
 
 void LinearImpl::remove_adapter() {
-    if (adapter.is_empty()) return;
+    if (!adapter_) return;
     unregister_module("adapter");
-    adapter = nullptr;
+    adapter_.reset();
+    delta_ = nullptr;
 }
 
 void LinearImpl::merge_adapter() {
-    if (adapter.is_empty()) return;
+    if (!delta_) return;
     torch::NoGradGuard no_grad;
-    auto merged = weight.to(torch::kFloat32) + adapter->delta_weight().to(weight.device());
+    auto merged = weight.to(torch::kFloat32) + delta_->delta_weight().to(weight.device());
     weight.copy_(merged.to(weight.scalar_type()));
     remove_adapter();
 }

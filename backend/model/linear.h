@@ -7,9 +7,19 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "adapters/lora_adapter.h"
+#include <memory>
 
 namespace droplora::model {
+
+// What an adapter adds to a frozen linear layer. The model knows only this
+// interface; LoRA and DropLoRA implement it in adapters/, which sits above the
+// model in the layer order (docs/architecture.md).
+class LinearDelta {
+public:
+    virtual ~LinearDelta() = default;
+    virtual torch::Tensor delta(const torch::Tensor& x) = 0;  // [..., in] → [..., out], x's dtype
+    virtual torch::Tensor delta_weight() const = 0;           // ΔW [out, in], fp32, nothing masked
+};
 
 class LinearImpl : public torch::nn::Module {
 public:
@@ -17,10 +27,12 @@ public:
 
     torch::Tensor forward(const torch::Tensor& x);  // [..., in] → [..., out]
 
-    // Attaches a fresh adapter (fp32, on W's device). Replaces any previous one.
-    adapters::LoraAdapter attach_adapter(const adapters::LoraOptions& options);
+    // Hangs `module` (a torch module that implements LinearDelta) on this layer
+    // as its submodule "adapter", moved to W's device in fp32. Replaces any previous one.
+    void attach(std::shared_ptr<torch::nn::Module> module);
     void remove_adapter();
-    bool has_adapter() const { return !adapter.is_empty(); }
+    bool has_adapter() const { return delta_ != nullptr; }
+    const std::shared_ptr<torch::nn::Module>& adapter_module() const { return adapter_; }
     // W += s·B'·A in fp32, cast back to W's dtype; the adapter is removed.
     void merge_adapter();
 
@@ -29,7 +41,10 @@ public:
 
     torch::Tensor weight;  // [out, in]
     torch::Tensor bias;    // [out] or undefined
-    adapters::LoraAdapter adapter{nullptr};
+
+private:
+    std::shared_ptr<torch::nn::Module> adapter_;
+    LinearDelta* delta_ = nullptr;  // adapter_, seen through its interface
 };
 TORCH_MODULE(Linear);
 

@@ -1,12 +1,7 @@
-// Checkpoints: run_dir/checkpoints/step-NNNNNNNN/
-//   trainable.safetensors   the trainable tensors, exact (fp32)
-//   optimizer.pt            AdamW moments and step counts (torch::save)
-//   rng.safetensors         torch's CPU (and CUDA) generator states
-//   trainer_state.json      step, data position, elapsed time, tokens seen
-//   config.yaml             the resolved run config
-//   adapter/                the PEFT export of this step (loadable on its own)
+// Writing and restoring checkpoints (their layout: train/run_folder.h).
 // Written into "<dir>.tmp" and renamed, so a checkpoint on disk is always whole;
-// the newest `keep` checkpoints are kept.
+// a failed write removes its partial folder and throws Error with the file and
+// the system's reason. The newest `keep` checkpoints are kept.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +10,7 @@
 #include <torch/optim/optimizer.h>
 
 #include "data/batcher.h"
+#include "train/run_folder.h"
 #include "train/session.h"
 
 namespace droplora::train {
@@ -24,6 +20,7 @@ struct TrainerState {
     data::BatcherState batcher;
     double elapsed_s = 0;
     int64_t tokens_seen = 0;
+    std::string data_hash;  // of the training examples (data::examples_hash); "" in older checkpoints
 };
 
 constexpr int kCheckpointsKept = 3;
@@ -31,9 +28,6 @@ constexpr int kCheckpointsKept = 3;
 // Returns the checkpoint folder written.
 std::string save_checkpoint(const std::string& run_dir, const Session& session, torch::optim::Optimizer& optimizer,
                             const TrainerState& state, int keep = kCheckpointsKept);
-
-// The newest whole checkpoint of a run folder, or "" when it has none.
-std::string latest_checkpoint(const std::string& run_dir);
 
 // Restores trainable tensors, optimizer, RNG and state from a checkpoint folder.
 TrainerState load_checkpoint(const std::string& checkpoint_dir, Session& session, torch::optim::Optimizer& optimizer);

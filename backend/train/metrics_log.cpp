@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/files.h"
 
 namespace droplora::train {
 
@@ -22,21 +23,15 @@ MetricsLog::MetricsLog(const std::string& path, int64_t keep_until_step) : path_
             if (j.value("step", int64_t{0}) <= keep_until_step) kept += line + "\n";
         }
         in.close();
-        std::ofstream out(path, std::ios::trunc);
-        out << kept;
+        files::write_file_atomic(path, kept);
     }
-    file_ = std::fopen(path.c_str(), "a");
-    if (!file_) fail(path, "cannot open for appending");
+    file_ = std::make_unique<files::AppendFile>(path);
 }
 
-MetricsLog::~MetricsLog() {
-    if (file_) std::fclose(file_);
-}
+MetricsLog::~MetricsLog() = default;
 
 void MetricsLog::append(const std::string& line) {
-    std::fputs(line.c_str(), file_);
-    std::fputc('\n', file_);
-    std::fflush(file_);  // a crash loses at most the line being written
+    file_->append_line(line);  // throws on ENOSPC/EIO: a run never goes on blind
 }
 
 void MetricsLog::write(const StepMetrics& m) {
@@ -71,9 +66,13 @@ void MetricsLog::write(const StatsSample& s) {
     append(json{{"kind", "stats"}, {"step", s.step}, {"modules", modules}}.dump());
 }
 
+void MetricsLog::write_note(int64_t step, const std::string& text) {
+    append(json{{"kind", "note"}, {"step", step}, {"text", text}}.dump());
+}
+
 MetricsHistory read_metrics(const std::string& path) {
     std::ifstream in(path);
-    if (!in) fail(path, "cannot open (not a run folder?)");
+    if (!in) fail(path, "cannot open: " + files::errno_text() + " (not a run folder?)");
     MetricsHistory h;
     std::string line;
     while (std::getline(in, line)) {
@@ -119,6 +118,8 @@ MetricsHistory read_metrics(const std::string& path) {
                     s.modules.push_back(std::move(m));
                 }
                 h.stats.push_back(std::move(s));
+            } else if (kind == "note") {
+                h.notes.emplace_back(j.value("step", int64_t{0}), j.value("text", std::string()));
             } else {
                 ++h.bad_lines;
             }

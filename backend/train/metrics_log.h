@@ -6,11 +6,16 @@
 // The GUI rebuilds a past run's plots from it. Torch-free.
 #pragma once
 
-#include <cstdio>
+#include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "train/observer.h"
+
+namespace droplora::files {
+class AppendFile;
+}
 
 namespace droplora::train {
 
@@ -26,17 +31,20 @@ public:
     void write(const StepMetrics& m);
     void write(const EvalMetrics& m);
     void write(const StatsSample& s);
+    // {"kind": "note", "step", "text"}: what changed in the run's history (a resume with new settings).
+    void write_note(int64_t step, const std::string& text);  // each write throws Error when the line cannot be written
 
 private:
     void append(const std::string& line);
     std::string path_;
-    std::FILE* file_ = nullptr;
+    std::unique_ptr<files::AppendFile> file_;
 };
 
 struct MetricsHistory {
     std::vector<StepMetrics> steps;
     std::vector<EvalMetrics> evals;
     std::vector<StatsSample> stats;
+    std::vector<std::pair<int64_t, std::string>> notes;  // (step, text)
     int64_t bad_lines = 0;  // unparsable lines (e.g. a torn last line) are skipped and counted
 };
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/stats_sample.h"
+
 namespace droplora::train {
 
 struct StepMetrics {
@@ -31,22 +33,9 @@ struct EvalMetrics {
     int64_t tokens = 0;
 };
 
-// Statistics of one adapted module (per rank channel i = 0..r-1).
-struct ModuleStats {
-    std::string module;                  // "model.layers.3.self_attn.q_proj"
-    std::vector<double> keep_fraction;   // fraction of steps/tokens channel i was kept since last sample
-    std::vector<double> energy;          // s·‖B[:,i]‖·‖A[i,:]‖
-    std::vector<double> grad_norm;       // ‖∂L/∂A[i,:]‖² + ‖∂L/∂B[:,i]‖², square-rooted, last step
-    std::vector<double> singular_values; // of ΔW = s·B·A, descending
-    double effective_rank = 0;           // exp(entropy of normalised singular values)
-    double drift_prev = 0;               // subspace distance to previous sample, in [0,1]
-    double drift_first = 0;              // ... to the first sample
-};
-
-struct StatsSample {
-    int64_t step = 0;
-    std::vector<ModuleStats> modules;
-};
+// What the rank-channel statistics report (defined with them, in analysis/).
+using analysis::ModuleStats;
+using analysis::StatsSample;
 
 enum class RunOutcome { Finished, Cancelled, Failed };
 

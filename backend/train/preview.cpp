@@ -9,42 +9,14 @@
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "io/peft.h"
+#include "adapters/inference.h"
+#include "adapters/peft.h"
 #include "model/generate.h"
-#include "model/loader.h"
 #include "train/task_eval.h"
 
 namespace droplora::train {
 
 namespace {
-
-// One base model at a time: a preview after a training run reuses the model
-// the previous preview loaded, and adapters come and go on it.
-struct CachedModel {
-    std::string model_dir;
-    std::shared_ptr<data::Tokenizer> tokenizer;
-    model::LlamaModel net{nullptr};
-};
-
-std::mutex g_cache_mutex;  // guards g_cache and serialises every use of its model
-CachedModel g_cache;
-
-// The cached model for model_dir, loading it on a miss. Caller holds g_cache_mutex.
-CachedModel& cached_model(const std::string& model_dir) {
-    if (g_cache.net.is_empty() || g_cache.model_dir != model_dir) {
-        g_cache = CachedModel{};  // free the previous model before loading the next
-        CachedModel loaded;
-        loaded.tokenizer = data::Tokenizer::load(model_dir);
-        model::LoadOptions load;
-        load.device = model::resolve_device("auto", "device");
-        load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
-        loaded.net = model::load_llama(model_dir, load);
-        loaded.net->eval();
-        loaded.model_dir = model_dir;
-        g_cache = std::move(loaded);
-    }
-    return g_cache;
-}
 
 // Attaches a PEFT adapter for the lifetime of the scope; the base model is
 // restored even when generation throws, so the cached model stays clean.
@@ -52,7 +24,7 @@ class ScopedAdapter {
 public:
     ScopedAdapter(model::LlamaModelImpl& net, const std::string& adapter_dir) : net_(net) {
         try {
-            io::load_peft_adapter(net_, adapter_dir);
+            adapters::load_peft_adapter(net_, adapter_dir);
         } catch (...) {
             remove_all();  // a half-loaded adapter must not stay behind
             throw;
@@ -108,21 +80,27 @@ std::vector<int64_t> build_prompt_ids(const data::Tokenizer& tokenizer, const st
     return ids;
 }
 
-PreviewResult generate_preview(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
-                               const std::string& input, const std::string& templ, int max_new_tokens) {
+PreviewModels::PreviewModels() : cache_(std::make_unique<adapters::InferenceCache>()) {}
+PreviewModels::~PreviewModels() = default;
+
+void PreviewModels::release() { cache_->release(); }
+
+PreviewResult PreviewModels::generate(const std::string& model_dir, const std::string& adapter_dir,
+                                      const std::string& prompt, const std::string& input, const std::string& templ,
+                                      int max_new_tokens) {
     if (model_dir.empty()) fail("preview", "no model folder chosen");
     if (max_new_tokens < 1) fail("preview: max_new_tokens", "must be ≥ 1 (got " + std::to_string(max_new_tokens) + ")");
-    std::lock_guard<std::mutex> lock(g_cache_mutex);
-    CachedModel& m = cached_model(model_dir);
-    const auto ids = build_prompt_ids(*m.tokenizer, prompt, input, templ, "preview: template");
-    if (ids.empty()) fail("preview: prompt", "is empty and the tokenizer adds no BOS");
-    PreviewResult result;
-    result.base = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
-    if (!adapter_dir.empty()) {
-        ScopedAdapter adapter(*m.net, adapter_dir);
-        result.adapted = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
-    }
-    return result;
+    return cache_->with(model_dir, [&](adapters::InferenceModel& m) {
+        const auto ids = build_prompt_ids(*m.tokenizer, prompt, input, templ, "preview: template");
+        if (ids.empty()) fail("preview: prompt", "is empty and the tokenizer adds no BOS");
+        PreviewResult result;
+        result.base = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
+        if (!adapter_dir.empty()) {
+            ScopedAdapter adapter(*m.net, adapter_dir);
+            result.adapted = greedy_answer(*m.net, *m.tokenizer, ids, max_new_tokens);
+        }
+        return result;
+    });
 }
 
 PromptExample prompt_example(const std::string& data_path, const std::string& format, int64_t index) {
@@ -152,20 +130,20 @@ PromptExample prompt_example(const std::string& data_path, const std::string& fo
     return ex;
 }
 
-AdapterScore score_adapter(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
-                           const std::string& format, const std::string& templ, int64_t max_seq_len,
-                           int64_t max_new_tokens) {
+AdapterScore PreviewModels::score(const std::string& model_dir, const std::string& adapter_dir,
+                                  const std::string& data_path, const std::string& format, const std::string& templ,
+                                  int64_t max_seq_len, int64_t max_new_tokens) {
     if (model_dir.empty()) fail("score", "no model folder chosen");
     TaskEvalOptions o;
     o.format = data::parse_format(format, data_path + ": format");
     o.templ = data::parse_template(templ, data_path + ": template");
     o.max_seq_len = max_seq_len;
     o.max_new_tokens = max_new_tokens;
-    std::lock_guard<std::mutex> lock(g_cache_mutex);
-    CachedModel& m = cached_model(model_dir);
-    std::optional<ScopedAdapter> adapter;
-    if (!adapter_dir.empty()) adapter.emplace(*m.net, adapter_dir);
-    const TaskEvalResult r = evaluate_dataset(*m.net, *m.tokenizer, data_path, o);
+    const TaskEvalResult r = cache_->with(model_dir, [&](adapters::InferenceModel& m) {
+        std::optional<ScopedAdapter> adapter;
+        if (!adapter_dir.empty()) adapter.emplace(*m.net, adapter_dir);
+        return evaluate_dataset(*m.net, *m.tokenizer, data_path, o);
+    });
     AdapterScore score;
     score.loss = r.loss;
     score.perplexity = r.perplexity;
@@ -175,9 +153,18 @@ AdapterScore score_adapter(const std::string& model_dir, const std::string& adap
     return score;
 }
 
-void clear_preview_cache() {
-    std::lock_guard<std::mutex> lock(g_cache_mutex);
-    g_cache = CachedModel{};
+// Transitional: the workbench's jobs still call these; each call loads the model afresh.
+PreviewResult generate_preview(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
+                               const std::string& input, const std::string& templ, int max_new_tokens) {
+    PreviewModels models;
+    return models.generate(model_dir, adapter_dir, prompt, input, templ, max_new_tokens);
+}
+
+AdapterScore score_adapter(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
+                           const std::string& format, const std::string& templ, int64_t max_seq_len,
+                           int64_t max_new_tokens) {
+    PreviewModels models;
+    return models.score(model_dir, adapter_dir, data_path, format, templ, max_seq_len, max_new_tokens);
 }
 
 }  // namespace droplora::train

@@ -3,16 +3,21 @@
 // so the workbench calls it from a worker thread; `droplora generate` builds its
 // prompt with build_prompt_ids, so the CLI and the GUI feed the model the same ids.
 //
-// The base model and its tokenizer stay cached (one model folder at a time), so
-// repeated previews cost only the generation; calls are serialised.
+// PreviewModels keeps the base model and its tokenizer loaded (one model
+// folder at a time) for its owner, so repeated previews cost only the
+// generation; calls are serialised.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace droplora::data {
 class Tokenizer;
+}
+namespace droplora::adapters {
+class InferenceCache;
 }
 
 namespace droplora::train {
@@ -50,6 +55,23 @@ struct PreviewResult {
 };
 
 // Greedy continuations (up to max_new_tokens, stopping at EOS) of the base
+    // model in model_dir and of the same model with the PEFT adapter in
+    // adapter_dir (skipped when adapter_dir is empty). Device "auto", as
+    // `droplora generate`. Throws Error naming the folder or setting that is wrong.
+    PreviewResult generate(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
+                           const std::string& input, const std::string& templ, int max_new_tokens);
+    // See score_adapter below.
+    AdapterScore score(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
+                       const std::string& format, const std::string& templ, int64_t max_seq_len,
+                       int64_t max_new_tokens);
+    // Frees the loaded model (e.g. before a training run needs the memory).
+    void release();
+
+private:
+    std::unique_ptr<adapters::InferenceCache> cache_;
+};
+
+// Greedy continuations (up to max_new_tokens, stopping at EOS) of the base
 // model in model_dir and of the same model with the PEFT adapter in adapter_dir
 // (skipped when adapter_dir is empty). Device "auto", as `droplora generate`.
 // Throws Error naming the folder or setting that is wrong.
@@ -71,7 +93,15 @@ AdapterScore score_adapter(const std::string& model_dir, const std::string& adap
                            const std::string& format, const std::string& templ, int64_t max_seq_len,
                            int64_t max_new_tokens);
 
-// Frees the cached model (e.g. before a training run needs the memory).
-void clear_preview_cache();
 
-}  // namespace droplora::train
+// The models previews and scores answer with, kept loaded between calls by
+// their owner (the workbench's main window) and freed with it or by release().
+// Torch-free surface.
+class PreviewModels {
+public:
+    PreviewModels();
+    ~PreviewModels();
+    PreviewModels(const PreviewModels&) = delete;
+    PreviewModels& operator=(const PreviewModels&) = delete;
+
+    }  // namespace droplora::train

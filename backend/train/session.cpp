@@ -8,7 +8,7 @@
 #include "adapters/lora_adapter.h"
 #include "data/batcher.h"
 #include "common/error.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "train/resources.h"
@@ -69,7 +69,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
     int attached = 0;
     for (auto& [name, lin] : s.model->named_linears()) {
         if (!targets.count(module_kind(name)) && !targets.count("all-linear")) continue;
-        auto adapter = lin->attach_adapter(opts);
+        auto adapter = adapters::attach_lora(*lin, opts);
         s.trainable.emplace_back(name + ".lora_A", adapter->lora_A);
         s.trainable.emplace_back(name + ".lora_B", adapter->lora_B);
         if (adapter->mask_logits.defined()) s.trainable.emplace_back(name + ".mask_logits", adapter->mask_logits);
@@ -79,26 +79,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
 
     if (!cfg.adapter.init_adapter.empty()) {
         // Start from an existing PEFT adapter: its A and B replace the fresh ones.
-        const io::PeftConfig pc = io::read_peft_config(cfg.adapter.init_adapter);
-        auto file = io::load_all(cfg.adapter.init_adapter + "/adapter_model.safetensors");
-        torch::NoGradGuard no_grad;
-        int loaded = 0;
-        for (auto& [name, lin] : s.model->named_linears()) {
-            if (!lin->has_adapter()) continue;
-            auto a = file.find("base_model.model." + name + ".lora_A.weight");
-            auto b = file.find("base_model.model." + name + ".lora_B.weight");
-            if (a == file.end() || b == file.end()) continue;
-            if (a->second.sizes() != lin->adapter->lora_A.sizes() || b->second.sizes() != lin->adapter->lora_B.sizes())
-                fail(cfg.adapter.init_adapter, "adapter for '" + name + "' has rank " +
-                                                    std::to_string(a->second.size(0)) + ", the run asks for rank " +
-                                                    std::to_string(cfg.adapter.rank));
-            // Keep the learned ΔW: rescale B when the run's scaling differs from the file's.
-            const double ratio = pc.scaling_for(name, a->second.size(0)) / lin->adapter->options().scaling();
-            lin->adapter->lora_A.copy_(a->second);
-            lin->adapter->lora_B.copy_(b->second * ratio);
-            ++loaded;
-        }
-        if (loaded == 0) fail(cfg.adapter.init_adapter, "none of its modules matches the run's targets");
+        const int loaded = adapters::init_from_peft_adapter(*s.model, cfg.adapter.init_adapter);
         if (log) log("initialised " + std::to_string(loaded) + " adapters from " + cfg.adapter.init_adapter);
     }
     return s;

@@ -6,7 +6,9 @@
 // Evaluation, statistics and checkpoints run between steps at their cadence.
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -14,13 +16,16 @@
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 
+#include "adapters/lora_adapter.h"
+#include "adapters/peft.h"
 #include "analysis/channel_stats.h"
 #include "common/error.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
-#include "io/peft.h"
 #include "model/llama.h"
 #include "train/checkpoint.h"
+#include "train/divergence.h"
+#include "train/run_folder.h"
 #include "train/metrics_log.h"
 #include "train/resources.h"
 #include "train/schedule.h"
@@ -56,16 +61,50 @@ EvalMetrics evaluate(Session& s, const std::vector<data::Example>& val, int64_t 
     return m;
 }
 
+// FNV-1a over every example's ids and labels: a resumed run must see the
+// same training data, not merely the same number of rows.
+std::string examples_hash(const std::vector<data::Example>& examples) {
+    uint64_t h = 1469598103934665603ull;
+    const auto mix = [&h](int64_t v) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= static_cast<uint64_t>(v >> (8 * i)) & 0xffu;
+            h *= 1099511628211ull;
+        }
+    };
+    for (const auto& e : examples) {
+        mix(static_cast<int64_t>(e.input_ids.size()));
+        for (int64_t id : e.input_ids) mix(id);
+        for (int64_t l : e.labels) mix(l);
+    }
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+// The keys a resume may change: how fast it learns from here on, nothing that
+// changes what the checkpoint means.
+const std::vector<std::string> kResumeKeys = {"train.lr", "train.schedule", "train.warmup_steps", "train.max_grad_norm",
+                                              "train.stop_on_divergence"};
+
 class Run {
 public:
-    Run(const config::RunConfig& cfg, Observer& obs, RunControl& control, std::string resume_dir)
-        : cfg_(cfg), obs_(obs), control_(control), resume_dir_(std::move(resume_dir)) {}
+    Run(const config::RunConfig& cfg, Observer& obs, RunControl& control, std::string resume_dir,
+        std::vector<std::string> resume_overrides)
+        : cfg_(cfg),
+          obs_(obs),
+          control_(control),
+          resume_dir_(std::move(resume_dir)),
+          resume_overrides_(std::move(resume_overrides)) {}
 
     RunResult execute();
 
 private:
     void setup();
+    void claim_output();
+    void restore_from_checkpoint();
+    void discard_unstarted_output();
     void train_loop();
+    void check_finite(double loss, double grad_norm);
     void save(const char* why);
     void finish_adapter();
 
@@ -73,13 +112,18 @@ private:
     Observer& obs_;
     RunControl& control_;
     std::string resume_dir_;
+    std::vector<std::string> resume_overrides_;
     RunResult result_;
+    std::unique_ptr<run_folder::Lock> lock_;
+    bool created_output_ = false;  // the run folder did not exist (or was empty) before this run
+    bool diverged_ = false;        // a NaN/Inf or a divergence stop: the weights are not worth a checkpoint
 
     Session session_;
     RunData data_;
     std::unique_ptr<data::Batcher> batcher_;
     std::unique_ptr<torch::optim::AdamW> optimizer_;
     std::unique_ptr<MetricsLog> metrics_;
+    std::unique_ptr<DivergenceMonitor> divergence_;
     analysis::ChannelStatistics stats_;
     TrainerState state_;
     int64_t max_steps_ = 0;
@@ -90,19 +134,29 @@ private:
 void Run::setup() {
     if (!resume_dir_.empty()) {
         // The run's own resolved config is the truth; the output stays where the run is.
-        const std::string saved = (fs::path(resume_dir_) / "config.yaml").string();
+        const std::string saved = run_folder::config_path(resume_dir_);
         if (!fs::exists(saved)) fail(resume_dir_, "not a run folder (no config.yaml)");
         cfg_ = config::load_run_config(saved);
         cfg_.output = resume_dir_;
+        for (const auto& kv : resume_overrides_) {
+            const std::string key = kv.substr(0, kv.find('='));
+            if (std::find(kResumeKeys.begin(), kResumeKeys.end(), key) == kResumeKeys.end())
+                fail("--set", key + " cannot change on --resume (it would change what the checkpoint means); "
+                              "allowed: train.lr, train.schedule, train.warmup_steps, train.max_grad_norm, "
+                              "train.stop_on_divergence");
+            config::apply_override(cfg_, kv);
+        }
     }
     config::validate(cfg_, "run config");
     // The saved config.yaml must mean the same from any working directory.
     for (std::string* p : {&cfg_.model, &cfg_.data.train, &cfg_.data.val, &cfg_.output, &cfg_.adapter.init_adapter})
         if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
     result_.run_dir = cfg_.output;
-    std::error_code ec;
-    fs::create_directories(cfg_.output, ec);
-    if (ec) fail(cfg_.output, "cannot create the run folder: " + ec.message());
+    // Cheap checks before anything is written, so a typo leaves no run folder behind.
+    if (!fs::is_directory(cfg_.model))
+        fail(cfg_.model, fs::exists(cfg_.model) ? "is a file; model: names a Hugging Face model folder"
+                                                : "not found (model: names a Hugging Face model folder)");
+    claim_output();
 
     obs_.on_log("loading " + cfg_.model);
     session_ = build_session(cfg_, [this](const std::string& l) { obs_.on_log(l); });
@@ -117,6 +171,8 @@ void Run::setup() {
                                  : static_cast<int64_t>(std::ceil(t.epochs * batcher_->batches_per_epoch(t.batch_size) /
                                                                   static_cast<double>(t.grad_accum)));
     if (max_steps_ < 1) fail("train.epochs", "gives no optimizer step for this dataset");
+    state_.data_hash = examples_hash(data_.train);
+    divergence_ = std::make_unique<DivergenceMonitor>(session_.model->config().vocab_size);
 
     // Weight decay on A and B (and full weights); none on the learned mask's logits.
     std::vector<torch::Tensor> decayed, plain;
@@ -133,19 +189,74 @@ void Run::setup() {
 
     int64_t keep_until = -1;
     if (!resume_dir_.empty()) {
-        const std::string ckpt = latest_checkpoint(resume_dir_);
-        if (ckpt.empty()) fail(resume_dir_, "has no checkpoint to resume from");
-        state_ = load_checkpoint(ckpt, session_, *optimizer_);
-        batcher_->restore(state_.batcher);
-        last_saved_step_ = state_.step;
+        restore_from_checkpoint();
         keep_until = state_.step;
-        result_.last_checkpoint = ckpt;
-        obs_.on_log("resumed from " + ckpt + " at step " + std::to_string(state_.step));
-    } else {
-        config::save_run_config(cfg_, (fs::path(cfg_.output) / "config.yaml").string());
-        fs::remove(fs::path(cfg_.output) / "metrics.jsonl", ec);
     }
-    metrics_ = std::make_unique<MetricsLog>((fs::path(cfg_.output) / "metrics.jsonl").string(), keep_until);
+    config::save_run_config(cfg_, run_folder::config_path(cfg_.output));
+    std::error_code ec;
+    if (resume_dir_.empty()) fs::remove(run_folder::metrics_path(cfg_.output), ec);
+    metrics_ = std::make_unique<MetricsLog>(run_folder::metrics_path(cfg_.output), keep_until);
+    if (!resume_overrides_.empty()) {
+        std::string changed;
+        for (const auto& kv : resume_overrides_) changed += (changed.empty() ? "" : ", ") + kv;
+        metrics_->write_note(state_.step, "resumed with " + changed);
+        obs_.on_log("resumed with " + changed);
+    }
+}
+
+// Creates and locks the run folder, and clears what interrupted writes left in it.
+void Run::claim_output() {
+    std::error_code ec;
+    created_output_ = !fs::exists(cfg_.output, ec) || fs::is_empty(cfg_.output, ec);
+    lock_ = std::make_unique<run_folder::Lock>(cfg_.output, resume_dir_.empty() ? "training" : "resuming");
+    for (const auto& removed : run_folder::clean_leftovers(cfg_.output))
+        obs_.on_log("removed the leftover of an interrupted write: " + removed);
+}
+
+// The newest checkpoint that verifies and loads; newer damaged ones are named and passed over.
+void Run::restore_from_checkpoint() {
+    std::vector<std::string> skipped;
+    auto candidates = run_folder::list_checkpoints(resume_dir_);
+    if (candidates.empty()) fail(resume_dir_, "has no checkpoint to resume from");
+    std::string last_error;
+    for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+        std::string why = run_folder::checkpoint_problem(it->dir);
+        if (why.empty()) {
+            try {
+                const std::string hash = state_.data_hash;
+                state_ = load_checkpoint(it->dir, session_, *optimizer_);
+                if (!state_.data_hash.empty() && state_.data_hash != hash)
+                    fail(cfg_.data.train, "is not the training data of " + it->dir +
+                                              " (its content changed since the checkpoint); resume needs the same data");
+                state_.data_hash = hash;
+                batcher_->restore(state_.batcher);
+            } catch (const Error& e) {
+                if (std::string(e.what()).find("resume needs the same data") != std::string::npos) throw;
+                why = e.what();
+            }
+        }
+        if (!why.empty()) {
+            obs_.on_log("skipped a damaged checkpoint: " + why);
+            last_error = why;
+            continue;
+        }
+        last_saved_step_ = state_.step;
+        result_.last_checkpoint = it->dir;
+        obs_.on_log("resumed from " + it->dir + " at step " + std::to_string(state_.step));
+        return;
+    }
+    fail(resume_dir_, "no checkpoint can be loaded (the oldest: " + last_error + ")");
+}
+
+// A run that failed before its first step leaves nothing behind.
+void Run::discard_unstarted_output() {
+    if (!created_output_ || !resume_dir_.empty() || state_.step > 0 || cfg_.output.empty()) return;
+    std::error_code ec;
+    for (const char* name : {run_folder::kConfig, run_folder::kMetrics, run_folder::kCheckpoints})
+        fs::remove_all(run_folder::join(cfg_.output, name), ec);
+    lock_.reset();
+    fs::remove(run_folder::join(cfg_.output, run_folder::kLock), ec);
+    if (fs::is_empty(cfg_.output, ec)) fs::remove(cfg_.output, ec);
 }
 
 void Run::save(const char* why) {
@@ -175,7 +286,7 @@ void Run::train_loop() {
         while (control_.pause.load() && !control_.stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (control_.stop.load()) break;
 
-        for (auto& [name, lin] : adapted) lin->adapter->resample_step_mask();
+        for (auto& [name, lin] : adapted) adapters::lora_of(*lin)->resample_step_mask();
         std::vector<data::Batch> micro;
         int64_t step_tokens = 0;
         for (int64_t i = 0; i < t.grad_accum; ++i) {
@@ -194,12 +305,8 @@ void Run::train_loop() {
             step_loss += loss.detach();
         }
         const double loss_value = step_loss.item<double>();
-        if (!std::isfinite(loss_value)) {
-            in_update_ = false;  // nothing was applied: the weights are those of the last step
-            fail("training", "loss became " + std::to_string(loss_value) + " at step " + std::to_string(state_.step + 1) +
-                                 " (lower train.lr or check the data); the last good checkpoint is kept");
-        }
         const double grad_norm = torch::nn::utils::clip_grad_norm_(params, clip);
+        check_finite(loss_value, grad_norm);
         const double lr = learning_rate(t.schedule, t.lr, state_.step, t.warmup_steps, max_steps_);
         for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         optimizer_->step();
@@ -229,6 +336,14 @@ void Run::train_loop() {
             window_start = Clock::now();
             window_tokens = 0;
         }
+        if (const std::string why = divergence_->observe(state_.step, loss_value, grad_norm); !why.empty()) {
+            if (t.stop_on_divergence) {
+                diverged_ = true;
+                fail("training", "diverged: " + why + "; stopped (train.stop_on_divergence), the last good checkpoint is " +
+                                     (result_.last_checkpoint.empty() ? std::string("none") : result_.last_checkpoint));
+            }
+            obs_.on_log("warning: the run looks divergent: " + why);
+        }
         if (t.stats_every > 0 && !adapted.empty() && state_.step % t.stats_every == 0) {
             auto sample = stats_.collect(state_.step, adapted);
             metrics_->write(sample);
@@ -245,17 +360,35 @@ void Run::train_loop() {
     }
 }
 
+// A NaN or Inf loss or gradient: the weights that produced it are poisoned, so
+// nothing of this step is applied and no checkpoint is written from them; the
+// last scheduled checkpoint stays the newest.
+void Run::check_finite(double loss, double grad_norm) {
+    if (std::isfinite(loss) && std::isfinite(grad_norm)) return;
+    in_update_ = false;
+    diverged_ = true;
+    const std::string what = !std::isfinite(loss) ? "the loss became " + std::to_string(loss)
+                                                  : "the gradient norm became " + std::to_string(grad_norm);
+    fail("training", what + " at step " + std::to_string(state_.step + 1) + "; nothing of that step was kept" +
+                         (result_.last_checkpoint.empty()
+                              ? std::string(" and no checkpoint had been written yet")
+                              : "; the last good checkpoint is " + result_.last_checkpoint + " (--resume continues from it") +
+                         (result_.last_checkpoint.empty() ? "" : ")") +
+                         ". Try a lower train.lr (e.g. --resume RUN --set train.lr=…), more train.warmup_steps, or "
+                         "check the data");
+}
+
 void Run::finish_adapter() {
-    const fs::path out = fs::path(cfg_.output) / "adapter";
+    const fs::path out = run_folder::adapter_dir(cfg_.output);
     session_.model->eval();
     if (session_.full_finetune) {
         obs_.on_log("full fine-tuning: export the model with `droplora export --format merged`");
         return;
     }
-    io::PeftWriteOptions opts;
+    adapters::PeftWriteOptions opts;
     opts.base_model_name_or_path = cfg_.model;
     opts.droplora = droplora_section(cfg_);
-    io::save_peft_adapter(*session_.model, out.string(), opts);
+    adapters::save_peft_adapter(*session_.model, out.string(), opts);
     obs_.on_log("PEFT adapter written to " + out.string());
 }
 
@@ -273,8 +406,9 @@ RunResult Run::execute() {
         if (msg.find("out of memory") != std::string::npos || dynamic_cast<const std::bad_alloc*>(&e))
             msg = "out of memory at step " + std::to_string(state_.step + 1) +
                   " (lower train.batch_size or data.max_seq_len): " + msg.substr(0, 200);
-        // Keep the work done: the weights after the last whole step are consistent.
-        if (optimizer_ && !in_update_) {
+        // Keep the work done: the weights after the last whole step are consistent
+        // (unless they are what diverged).
+        if (optimizer_ && !in_update_ && !diverged_) {
             try {
                 save("after error");
             } catch (const std::exception& e2) {
@@ -284,7 +418,9 @@ RunResult Run::execute() {
         result_.outcome = RunOutcome::Failed;
         result_.message = msg;
         result_.last_step = state_.step;
+        discard_unstarted_output();
     }
+    lock_.reset();
     obs_.on_finished(result_.outcome, result_.message);
     return result_;
 }
@@ -292,8 +428,8 @@ RunResult Run::execute() {
 }  // namespace
 
 RunResult run_training(const config::RunConfig& cfg, Observer& observer, RunControl& control,
-                       const std::string& resume_dir) {
-    Run run(cfg, observer, control, resume_dir);
+                       const std::string& resume_dir, const std::vector<std::string>& resume_overrides) {
+    Run run(cfg, observer, control, resume_dir, resume_overrides);
     return run.execute();
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/run_config.h"
 #include "train/observer.h"
@@ -20,10 +21,17 @@ struct RunResult {
 };
 
 // Runs the whole training. Never throws for a run's errors: a failure is
-// reported through observer.on_finished(Failed, message) and returned. A stop
-// request, an error after the first step, or a NaN loss leaves the last good
-// checkpoint on disk. `resume_dir` (a run folder) continues that run.
+// reported through observer.on_finished(Failed, message) and returned.
+// - The run folder is locked for the run (train/run_folder.h); a second
+//   process training or exporting it gets an error naming this one.
+// - A stop request or an error after the first step writes a checkpoint of the
+//   last whole step; a NaN/Inf loss or gradient (or a divergence stop) writes
+//   none, so the last good checkpoint stays the newest.
+// - A run that fails before its first step leaves no run folder behind.
+// `resume_dir` (a run folder) continues that run from its newest checkpoint
+// that loads; `resume_overrides` ("train.lr=1e-5", ...) may change only the
+// learning-rate keys, and are recorded in metrics.jsonl.
 RunResult run_training(const config::RunConfig& cfg, Observer& observer, RunControl& control,
-                       const std::string& resume_dir = "");
+                       const std::string& resume_dir = "", const std::vector<std::string>& resume_overrides = {});
 
 }  // namespace droplora::train

@@ -380,7 +380,7 @@ void TestWorkbench::exportsAdapter() {
     const QString out = m_tmp.filePath(QStringLiteral("export-peft"));
     QSignalSpy succeeded(w.exportJob(), &ExportJob::succeeded);
     QSignalSpy failed(w.exportJob(), &ExportJob::failed);
-    QVERIFY(w.exportRun(droplora::io::ExportFormat::Peft, m_finishedRun, out));
+    QVERIFY(w.exportRun(droplora::exports::ExportFormat::Peft, m_finishedRun, out));
     QTRY_VERIFY_WITH_TIMEOUT(succeeded.count() + failed.count() == 1, kRunTimeoutMs);
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(0).toString()));
     QVERIFY(QFile::exists(out + QStringLiteral("/adapter_config.json")));

@@ -1,26 +1,36 @@
-#include "io/export.h"
+#include "export/export.h"
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "config/run_config.h"
 #include "data/batcher.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "train/checkpoint.h"
+#include "train/run_folder.h"
 #include "train/session.h"
 
-namespace droplora::io {
+namespace droplora::exports {
 
 namespace fs = std::filesystem;
+using io::CheckpointFiles;
+using io::DType;
+using io::SafetensorsFile;
+using io::TensorInfo;
+using io::save_tensors;
+using io::to_scalar_type;
 
 namespace {
 
@@ -35,12 +45,74 @@ double batch_loss(model::LlamaModelImpl& net, const data::Batch& b, const c10::D
     return model::causal_lm_loss(logits, b.labels.to(device)).item<double>();
 }
 
-std::string resolve_checkpoint(const std::string& source) {
-    if (fs::exists(fs::path(source) / "trainer_state.json")) return source;
+// A run folder's newest checkpoint that verifies (saying which newer ones were
+// passed over), or the checkpoint folder itself.
+std::string resolve_checkpoint(const std::string& source, const std::function<void(const std::string&)>& say) {
+    if (run_folder::is_checkpoint_folder(source)) {
+        const std::string why = run_folder::checkpoint_problem(source);
+        if (!why.empty()) fail(source, "is not a loadable checkpoint: " + why);
+        return source;
+    }
     if (!fs::is_directory(source)) fail(source, "is neither a run folder nor a checkpoint folder");
-    const std::string latest = train::latest_checkpoint(source);
-    if (latest.empty()) fail(source, "has no checkpoint yet (checkpoints/step-*/)");
-    return latest;
+    std::vector<std::string> skipped;
+    const run_folder::Checkpoint ckpt = run_folder::newest_good_checkpoint(source, &skipped);
+    for (const auto& why : skipped) say("skipped a damaged checkpoint: " + why);
+    if (ckpt.dir.empty()) {
+        if (!skipped.empty()) fail(source, "no checkpoint verifies (newest: " + skipped.front() + ")");
+        fail(source, "has no checkpoint yet (checkpoints/step-*/)");
+    }
+    return ckpt.dir;
+}
+
+// Files an export of ours writes; a folder holding nothing else is one of our exports.
+bool is_export_file(const std::string& name) {
+    static const std::set<std::string> names = {
+        "adapter_config.json", "adapter_model.safetensors", "config.json", "model.safetensors",
+        "model.safetensors.index.json", "tokenizer.model", "tokenizer.json", "tokenizer_config.json",
+        "special_tokens_map.json", "generation_config.json", "chat_template.jinja", "Modelfile",
+        "adapter.gguf", "model.gguf"};
+    if (names.count(name)) return true;
+    return name.rfind("model-", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0;
+}
+
+// Exports never delete what they did not create. `out` must not be empty, the
+// current folder, the run folder or a folder above it; an existing non-empty
+// `out` is replaced only with `replace` and only when it holds nothing but an
+// earlier export's files.
+void check_output_folder(const std::string& out_dir, const std::string& source, bool replace) {
+    if (out_dir.empty()) fail("--out", "is empty; name the folder to write the export into");
+    std::error_code ec;
+    const fs::path out = fs::weakly_canonical(fs::absolute(out_dir), ec).lexically_normal();
+    const fs::path cwd = fs::weakly_canonical(fs::current_path(ec), ec);
+    const fs::path src = fs::weakly_canonical(fs::absolute(source), ec).lexically_normal();
+    const auto is_within = [](const fs::path& inner, const fs::path& outer) {
+        const auto rel = inner.lexically_relative(outer);
+        return !rel.empty() && *rel.begin() != "..";
+    };
+    if (out == out.root_path()) fail(out_dir, "is the file system's root; choose a new folder for the export");
+    if (is_within(cwd, out)) fail(out_dir, "is the current folder or a folder above it; choose a new folder for the export");
+    if (is_within(src, out))
+        fail(out_dir, "is the run or checkpoint folder being exported, or a folder above it; choose a new folder");
+    if (!fs::exists(out, ec)) return;
+    if (!fs::is_directory(out, ec)) fail(out_dir, "exists and is not a folder");
+    std::vector<std::string> foreign;
+    for (const auto& e : fs::directory_iterator(out, ec))
+        if (!e.is_regular_file(ec) || !is_export_file(e.path().filename().string()))
+            foreign.push_back(e.path().filename().string());
+    const bool empty = fs::is_empty(out, ec);
+    if (empty) return;
+    if (!foreign.empty())
+        fail(out_dir, "is not empty and holds files that are not an export (" + foreign.front() +
+                          (foreign.size() > 1 ? ", …" : "") + "); choose a new folder");
+    if (!replace) fail(out_dir, "already holds an export; use --force to replace it, or choose a new folder");
+}
+
+// Moves a finished export folder over `out_dir` (empty, or an earlier export: checked before).
+void move_into_place(const fs::path& tmp, const std::string& out_dir) {
+    std::error_code ec;
+    fs::remove_all(out_dir, ec);
+    if (ec) fail(out_dir, "cannot replace the earlier export: " + ec.message());
+    files::rename_into_place(tmp.string(), out_dir);
 }
 
 DType stored_dtype(const std::string& model_dir) {
@@ -92,28 +164,32 @@ void write_merged(model::LlamaModelImpl& net, const std::string& base_dir, DType
             save_tensors((dir / name).string(), shards[i]);
             for (auto& [t, _] : shards[i]) index["weight_map"][t] = name;
         }
-        std::ofstream(dir / "model.safetensors.index.json") << index.dump(2) << "\n";
+        files::write_file_atomic((dir / "model.safetensors.index.json").string(), index.dump(2) + "\n");
     }
     auto cfg = net.config().to_json();
     cfg["torch_dtype"] = torch_dtype_name(dtype);
-    std::ofstream out(dir / "config.json");
-    out << cfg.dump(2) << "\n";
-    if (!out) fail((dir / "config.json").string(), "write failed");
+    files::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
     copy_tokenizer_files(base_dir, dir);
 }
 
 }  // namespace
 
 ExportReport export_adapter(const std::string& source, ExportFormat format, const std::string& out_dir,
-                            const std::function<void(const std::string&)>& log) {
+                            const std::function<void(const std::string&)>& log, const ExportOptions& options) {
     auto say = [&](const std::string& s) {
         if (log) log(s);
     };
-    const std::string ckpt = resolve_checkpoint(source);
+    check_output_folder(out_dir, source, options.replace);
+    const std::string ckpt = resolve_checkpoint(source, say);
+    // The run folder is ours while we read it: no training may replace the checkpoint meanwhile.
+    const std::string run_dir = run_folder::is_checkpoint_folder(source) ? fs::path(ckpt).parent_path().parent_path().string()
+                                                                         : source;
+    std::unique_ptr<run_folder::Lock> lock;
+    if (run_folder::is_run_folder(run_dir)) lock = std::make_unique<run_folder::Lock>(run_dir, "export");
     say("exporting " + ckpt);
-    config::RunConfig cfg = config::load_run_config((fs::path(ckpt) / "config.yaml").string());
+    config::RunConfig cfg = config::load_run_config(run_folder::join(ckpt, run_folder::kConfig));
     train::Session session = train::build_session(cfg, say);
-    train::load_trainable_state(session, (fs::path(ckpt) / "trainable.safetensors").string());
+    train::load_trainable_state(session, run_folder::join(ckpt, run_folder::kTrainable));
 
     // A held-out batch: validation examples when the run has them.
     train::RunData data = train::load_run_data(cfg, *session.tokenizer);
@@ -133,30 +209,35 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
     const fs::path final_dir(out_dir);
     if (format == ExportFormat::Peft) {
         if (session.full_finetune) fail(out_dir, "a full fine-tuning run has no adapter; export it as a merged model");
-        PeftWriteOptions opts;
+        adapters::PeftWriteOptions opts;
         opts.base_model_name_or_path = cfg.model;
         opts.droplora = train::droplora_section(cfg);
-        save_peft_adapter(*session.model, out_dir, opts);
+        const fs::path tmp = fs::path(out_dir).lexically_normal().string() + ".tmp";
+        adapters::save_peft_adapter(*session.model, tmp.string(), opts);
+        move_into_place(tmp, out_dir);
         say("wrote " + out_dir + "; loading it back onto a fresh base");
         model::LoadOptions lo;
         lo.device = session.device;
         lo.dtype = session.dtype;
         auto fresh = model::load_llama(cfg.model, lo);
-        load_peft_adapter(*fresh, out_dir);
+        adapters::load_peft_adapter(*fresh, out_dir);
         r.exported_loss = batch_loss(*fresh, batch, session.device);
     } else {
         const DType dtype = stored_dtype(cfg.model);
         if (dtype != DType::F32) tolerance = 1e-2;  // the merged weights are rounded to the base's dtype
         for (auto& [name, lin] : session.model->named_linears()) lin->merge_adapter();
-        const fs::path tmp = final_dir.string() + ".tmp";
+        const fs::path tmp = final_dir.lexically_normal().string() + ".tmp";
         std::error_code ec;
         fs::remove_all(tmp, ec);
         fs::create_directories(tmp, ec);
         if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
-        write_merged(*session.model, cfg.model, dtype, tmp);
-        fs::remove_all(final_dir, ec);
-        fs::rename(tmp, final_dir, ec);
-        if (ec) fail(out_dir, "cannot move the merged model into place: " + ec.message());
+        try {
+            write_merged(*session.model, cfg.model, dtype, tmp);
+        } catch (...) {
+            fs::remove_all(tmp, ec);  // a failed export leaves nothing behind
+            throw;
+        }
+        move_into_place(tmp, out_dir);
         say("wrote " + out_dir + "; loading it back");
         model::LoadOptions lo;
         lo.device = session.device;
@@ -177,4 +258,4 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
     return r;
 }
 
-}  // namespace droplora::io
+}  // namespace droplora::exports

@@ -1,4 +1,5 @@
-#include "io/peft.h"
+#include "adapters/lora_adapter.h"
+#include "adapters/peft.h"
 
 #include <cmath>
 #include <filesystem>
@@ -9,10 +10,11 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "io/safetensors.h"
 #include "io/safetensors_torch.h"
 
-namespace droplora::io {
+namespace droplora::adapters {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -43,13 +45,24 @@ double PeftConfig::scaling_for(const std::string& module, int64_t module_rank) c
     return use_rslora ? alpha / std::sqrt(r) : alpha / r;
 }
 
+int64_t PeftConfig::rank_for(const std::string& module) const {
+    int64_t rank = r;
+    for (const auto& [key, value] : rank_pattern)
+        if (matches_suffix(module, key)) rank = value;
+    return rank;
+}
+
+bool PeftConfig::targets(const std::string& module) const {
+    if (target_modules_regex) return true;  // a regular expression: PEFT matched it when it saved the folder
+    for (const auto& t : target_modules)
+        if (t == "all-linear" || matches_suffix(module, t)) return true;
+    return false;
+}
+
 PeftConfig read_peft_config(const std::string& adapter_dir) {
     const std::string path = (fs::path(adapter_dir) / "adapter_config.json").string();
-    std::ifstream in(path);
-    if (!in) fail(path, "cannot open (is this a PEFT adapter folder?)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j = json::parse(ss.str(), nullptr, false);
+    if (!fs::exists(path)) fail(path, "missing (is " + adapter_dir + " a PEFT adapter folder?)");
+    json j = json::parse(files::read_file(path, 16 << 20), nullptr, false);
     if (j.is_discarded() || !j.is_object()) fail(path, "not a valid JSON object");
     PeftConfig c;
     try {
@@ -66,7 +79,11 @@ PeftConfig read_peft_config(const std::string& adapter_dir) {
         if (j.contains("target_modules")) {
             const auto& t = j["target_modules"];
             if (t.is_array()) c.target_modules = t.get<std::vector<std::string>>();
-            else if (t.is_string()) c.target_modules = {t.get<std::string>()};
+            else if (t.is_string()) {
+                c.target_modules = {t.get<std::string>()};
+                // PEFT treats a string as a regular expression, except its "all-linear" shorthand.
+                c.target_modules_regex = c.target_modules[0] != "all-linear";
+            }
         }
         if (j.contains("rank_pattern") && j["rank_pattern"].is_object())
             c.rank_pattern = j["rank_pattern"].get<std::map<std::string, int64_t>>();
@@ -83,21 +100,23 @@ PeftConfig read_peft_config(const std::string& adapter_dir) {
     return c;
 }
 
-int load_peft_adapter(model::LlamaModelImpl& model, const std::string& adapter_dir) {
-    const PeftConfig cfg = read_peft_config(adapter_dir);
+PeftAdapterFile read_peft_adapter(const std::string& adapter_dir, model::LlamaModelImpl& model) {
+    PeftAdapterFile out;
+    out.config = read_peft_config(adapter_dir);
     const std::string path = (fs::path(adapter_dir) / "adapter_model.safetensors").string();
+    out.path = path;
     if (!fs::exists(path)) {
         if (fs::exists(fs::path(adapter_dir) / "adapter_model.bin"))
             fail(path, "missing; adapter_model.bin (pickle) is not supported, save with safe_serialization=True");
         fail(path, "missing");
     }
-    auto file = SafetensorsFile::open(path);
+    out.file = io::SafetensorsFile::open(path);
     std::map<std::string, model::Linear> linears;
     for (auto& [name, lin] : model.named_linears()) linears.emplace(name, lin);
 
     // Group lora_A / lora_B per module.
-    std::map<std::string, std::pair<const TensorInfo*, const TensorInfo*>> pairs;
-    for (const auto& t : file->tensors()) {
+    std::map<std::string, std::pair<const io::TensorInfo*, const io::TensorInfo*>> pairs;
+    for (const auto& t : out.file->tensors()) {
         std::string name = t.name;
         if (name.rfind(kPrefix, 0) != 0) fail(path, "tensor '" + name + "' does not start with '" + kPrefix + "'");
         name = name.substr(std::string(kPrefix).size());
@@ -115,34 +134,80 @@ int load_peft_adapter(model::LlamaModelImpl& model, const std::string& adapter_d
     }
     if (pairs.empty()) fail(path, "holds no LoRA weights");
 
-    torch::NoGradGuard no_grad;
+    const std::string config_path = (fs::path(adapter_dir) / "adapter_config.json").string();
+    const auto dims = [](const io::TensorInfo& t) {
+        return t.shape.size() == 2 ? std::to_string(t.shape[0]) + "×" + std::to_string(t.shape[1])
+                                   : std::to_string(t.shape.size()) + "-D";
+    };
     for (const auto& [module, ab] : pairs) {
         auto it = linears.find(module);
         if (it == linears.end())
             fail(path, "module '" + module + "' does not exist in this " + model.config().architecture + " (" +
                            std::to_string(model.config().num_hidden_layers) + " layers)");
         if (!ab.first || !ab.second) fail(path, "module '" + module + "' lacks its lora_A or lora_B weight");
-        model::Linear& lin = it->second;
-        const TensorInfo& a = *ab.first;
-        const TensorInfo& b = *ab.second;
+        const model::Linear& lin = it->second;
+        const io::TensorInfo& a = *ab.first;
+        const io::TensorInfo& b = *ab.second;
         if (a.shape.size() != 2 || b.shape.size() != 2 || a.shape[0] != b.shape[1] || a.shape[1] != lin->in_features() ||
             b.shape[0] != lin->out_features())
-            fail(path, "module '" + module + "': lora_A " + std::to_string(a.shape.size() == 2 ? a.shape[0] : -1) + "×" +
-                           std::to_string(a.shape.size() == 2 ? a.shape[1] : -1) + " / lora_B " +
-                           std::to_string(b.shape.size() == 2 ? b.shape[0] : -1) + "×" +
-                           std::to_string(b.shape.size() == 2 ? b.shape[1] : -1) + " do not fit the layer (" +
-                           std::to_string(lin->out_features()) + "×" + std::to_string(lin->in_features()) + ")");
-        adapters::LoraOptions opts;
-        opts.rank = a.shape[0];
-        opts.rslora = false;  // the exact scaling is folded into alpha below
-        opts.alpha = cfg.scaling_for(module, opts.rank) * static_cast<double>(opts.rank);
-        opts.drop_rate = 0;
-        opts.mask = adapters::MaskMode::None;
-        auto adapter = lin->attach_adapter(opts);
-        adapter->lora_A.copy_(load_tensor(*file, a));
-        adapter->lora_B.copy_(load_tensor(*file, b));
+            fail(path, "module '" + module + "': lora_A " + dims(a) + " / lora_B " + dims(b) + " do not fit the layer (" +
+                           std::to_string(lin->out_features()) + "×" + std::to_string(lin->in_features()) +
+                           ", expected lora_A r×" + std::to_string(lin->in_features()) + " and lora_B " +
+                           std::to_string(lin->out_features()) + "×r)");
+        // adapter_config.json must describe its tensors, or PEFT itself refuses the folder.
+        const int64_t expected_rank = out.config.rank_for(module);
+        if (a.shape[0] != expected_rank)
+            fail(config_path, "says r = " + std::to_string(expected_rank) + " for '" + module + "', but its lora_A has rank " +
+                                  std::to_string(a.shape[0]));
+        if (!out.config.targets(module))
+            fail(config_path, "target_modules does not name '" + short_name(module) + "', but the adapter holds '" +
+                                  module + "'");
+        out.modules.push_back({module, &a, &b});
     }
-    return static_cast<int>(pairs.size());
+    return out;
+}
+
+at::Tensor PeftAdapterFile::load(const io::TensorInfo& t) const { return io::load_tensor(*file, t); }
+
+int load_peft_adapter(model::LlamaModelImpl& model, const std::string& adapter_dir) {
+    const PeftAdapterFile adapter = read_peft_adapter(adapter_dir, model);
+    std::map<std::string, model::Linear> linears;
+    for (auto& [name, lin] : model.named_linears()) linears.emplace(name, lin);
+    torch::NoGradGuard no_grad;
+    for (const auto& m : adapter.modules) {
+        model::Linear& lin = linears.at(m.module);
+        LoraOptions opts;
+        opts.rank = m.a->shape[0];
+        opts.rslora = false;  // the exact scaling is folded into alpha below
+        opts.alpha = adapter.config.scaling_for(m.module, opts.rank) * static_cast<double>(opts.rank);
+        opts.drop_rate = 0;
+        opts.mask = MaskMode::None;
+        auto lora = attach_lora(*lin, opts);
+        lora->lora_A.copy_(adapter.load(*m.a));
+        lora->lora_B.copy_(adapter.load(*m.b));
+    }
+    return static_cast<int>(adapter.modules.size());
+}
+
+int init_from_peft_adapter(model::LlamaModelImpl& model, const std::string& adapter_dir) {
+    const PeftAdapterFile adapter = read_peft_adapter(adapter_dir, model);
+    std::map<std::string, model::Linear> linears;
+    for (auto& [name, lin] : model.named_linears()) linears.emplace(name, lin);
+    torch::NoGradGuard no_grad;
+    for (const auto& m : adapter.modules) {
+        LoraAdapter lora = lora_of(*linears.at(m.module));
+        // An adapter that does not fit the run is an error, never a module silently left fresh.
+        if (lora.is_empty())
+            fail(adapter.path, "module '" + m.module + "' is adapted in this file but is not among the run's adapter.targets");
+        if (m.a->shape[0] != lora->options().rank)
+            fail(adapter.path, "module '" + m.module + "' has rank " + std::to_string(m.a->shape[0]) +
+                                   ", the run's adapter.rank is " + std::to_string(lora->options().rank));
+        // Keep the learned ΔW: rescale B when the run's scaling differs from the file's.
+        const double ratio = adapter.config.scaling_for(m.module, m.a->shape[0]) / lora->options().scaling();
+        lora->lora_A.copy_(adapter.load(*m.a));
+        lora->lora_B.copy_(adapter.load(*m.b) * ratio);
+    }
+    return static_cast<int>(adapter.modules.size());
 }
 
 void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& adapter_dir,
@@ -155,7 +220,7 @@ void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& ad
     double dropout = 0;
     for (const auto& [name, lin] : model.named_linears()) {
         if (!lin->has_adapter()) continue;
-        const auto& o = lin->adapter->options();
+        const auto& o = adapters::lora_of(*lin)->options();
         if (rank < 0) {
             rank = o.rank;
             alpha = o.alpha;
@@ -165,8 +230,8 @@ void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& ad
             uniform = false;
         }
         targets.insert(short_name(name));
-        tensors.emplace_back(kPrefix + name + ".lora_A.weight", lin->adapter->lora_A.detach().to(torch::kFloat32));
-        tensors.emplace_back(kPrefix + name + ".lora_B.weight", lin->adapter->effective_B().to(torch::kFloat32));
+        tensors.emplace_back(kPrefix + name + ".lora_A.weight", adapters::lora_of(*lin)->lora_A.detach().to(torch::kFloat32));
+        tensors.emplace_back(kPrefix + name + ".lora_B.weight", adapters::lora_of(*lin)->effective_B().to(torch::kFloat32));
     }
     if (tensors.empty()) fail(adapter_dir, "the model has no adapter to export");
     if (!uniform) fail(adapter_dir, "adapters of different rank/alpha cannot be written as one PEFT config");
@@ -200,15 +265,20 @@ void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& ad
     fs::remove_all(tmp, ec);
     fs::create_directories(tmp, ec);
     if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
-    {
-        std::ofstream out(tmp / "adapter_config.json");
-        out << j.dump(2) << "\n";
-        if (!out) fail((tmp / "adapter_config.json").string(), "write failed");
+    try {
+        files::write_file_atomic((tmp / "adapter_config.json").string(), j.dump(2) + "\n");
+        io::save_tensors((tmp / "adapter_model.safetensors").string(), tensors);
+    } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
     }
-    save_tensors((tmp / "adapter_model.safetensors").string(), tensors);
     fs::remove_all(final_dir, ec);
     fs::rename(tmp, final_dir, ec);
-    if (ec) fail(adapter_dir, "cannot move the finished adapter into place: " + ec.message());
+    if (ec) {
+        const std::string why = ec.message();
+        fs::remove_all(tmp, ec);
+        fail(adapter_dir, "cannot move the finished adapter into place: " + why);
+    }
 }
 
-}  // namespace droplora::io
+}  // namespace droplora::adapters

@@ -1,0 +1,164 @@
+#include "common/files.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+namespace droplora::files {
+
+namespace stdfs = std::filesystem;
+
+std::string errno_text() { return errno_text(errno); }
+std::string errno_text(int err) { return std::strerror(err); }
+
+namespace {
+
+void write_all(int fd, const void* data, std::size_t n, const std::string& where) {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+        const ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            fail(where, "cannot write: " + errno_text());
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+std::string parent_of(const std::string& path) {
+    const stdfs::path parent = stdfs::path(path).parent_path();
+    return parent.empty() ? std::string(".") : parent.string();
+}
+
+}  // namespace
+
+std::string read_file(const std::string& path, std::size_t max_bytes) {
+    std::error_code ec;
+    if (stdfs::is_directory(path, ec)) fail(path, "is a folder, expected a file");
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(path, "cannot open: " + errno_text());
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && max_bytes > 0 && static_cast<std::size_t>(st.st_size) > max_bytes) {
+        ::close(fd);
+        fail(path, "is " + std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_bytes) +
+                       " this file may have");
+    }
+    std::string out;
+    if (st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t r = ::read(fd, buf, sizeof buf);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            const std::string why = errno_text();
+            ::close(fd);
+            fail(path, "cannot read: " + why);
+        }
+        if (r == 0) break;
+        out.append(buf, static_cast<std::size_t>(r));
+        if (max_bytes > 0 && out.size() > max_bytes) {
+            ::close(fd);
+            fail(path, "is larger than the " + std::to_string(max_bytes) + " bytes this file may have");
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+void sync_folder(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(dir, "cannot open the folder to flush it: " + errno_text());
+    // Some file systems (e.g. some network mounts) do not flush folders: not an error for us.
+    if (::fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) {
+        const std::string why = errno_text();
+        ::close(fd);
+        fail(dir, "cannot flush the folder to disk: " + why);
+    }
+    ::close(fd);
+}
+
+void rename_into_place(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) fail(to, "cannot move " + from + " into place: " + errno_text());
+    sync_folder(parent_of(to));
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+    tmp_ = path_ + ".tmp-" + std::to_string(::getpid());
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(path_, "cannot create " + tmp_ + ": " + errno_text());
+}
+
+AtomicFile::~AtomicFile() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        ::unlink(tmp_.c_str());
+    }
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+    if (fd_ < 0) fail(path_, "written after commit");
+    write_all(fd_, data, n, path_);
+}
+
+void AtomicFile::commit() {
+    if (fd_ < 0) fail(path_, "committed twice");
+    const int fd = fd_;
+    fd_ = -1;
+    // Flushed before the rename, so a crash leaves either the old file or the whole new one.
+    if (::fsync(fd) != 0) {
+        const std::string why = errno_text();
+        ::close(fd);
+        ::unlink(tmp_.c_str());
+        fail(path_, "cannot flush to disk: " + why);
+    }
+    if (::close(fd) != 0) {
+        const std::string why = errno_text();
+        ::unlink(tmp_.c_str());
+        fail(path_, "cannot write: " + why);
+    }
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        const std::string why = errno_text();
+        ::unlink(tmp_.c_str());
+        fail(path_, "cannot move " + tmp_ + " into place: " + why);
+    }
+    sync_folder(parent_of(path_));
+}
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+    AtomicFile f(path);
+    f.write(bytes);
+    f.commit();
+}
+
+AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(path_, "cannot open for appending: " + errno_text());
+}
+
+AppendFile::~AppendFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void AppendFile::append_line(const std::string& line) {
+    // One write() per line: O_APPEND keeps lines whole against other appenders,
+    // and a short write (disk full) is an error, not a torn line left behind.
+    std::string buf = line;
+    buf.push_back('\n');
+    const ssize_t w = ::write(fd_, buf.data(), buf.size());
+    if (w < 0) fail(path_, "cannot append: " + errno_text());
+    if (static_cast<std::size_t>(w) != buf.size()) {
+        // Undo the partial line so the log stays parseable.
+        struct stat st {};
+        if (::fstat(fd_, &st) == 0) (void)::ftruncate(fd_, st.st_size - w);
+        fail(path_, "cannot append: " + errno_text(ENOSPC));
+    }
+}
+
+}  // namespace droplora::files
