@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "adapters/peft.h"
+#include "adapters/inference.h"
 #include "model/loader.h"
 #include "model/model_info.h"
 #include "model/scoring.h"
@@ -61,13 +61,7 @@ namespace {
 
 // The model (and adapter) the eval options name, on the chosen device.
 model::LlamaModel load_for_eval(const Args& args, const std::string& model_dir) {
-    model::LoadOptions load;
-    load.device = model::resolve_device(args.get("device", "auto"), "--device");
-    load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
-    auto net = model::load_llama(model_dir, load);
-    if (args.has("adapter")) adapters::load_peft_adapter(*net, args.get("adapter"));
-    net->eval();
-    return net;
+    return adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter")).net;
 }
 
 int eval_text_file(const Args& args, const std::string& model_dir) {

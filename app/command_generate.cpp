@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "data/tokenizer.h"
-#include "adapters/peft.h"
+#include "adapters/inference.h"
 #include "model/generate.h"
 #include "model/loader.h"
 #include "train/preview.h"
@@ -30,16 +30,11 @@ int run_generate(const CommandArgs& argv) {
                      "seed", "device"});
     const std::string model_dir = args.require("model");
     const std::string prompt = args.require("prompt");
-    auto tok = data::Tokenizer::load(model_dir);
-
+    auto loaded = adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter"));
+    auto& tok = loaded.tokenizer;
+    auto& net = loaded.net;
     const auto ids =
         train::build_prompt_ids(*tok, prompt, args.get("input"), args.get("template", "none"), "--template");
-
-    model::LoadOptions load;
-    load.device = model::resolve_device(args.get("device", "auto"), "--device");
-    load.dtype = load.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
-    auto net = model::load_llama(model_dir, load);
-    if (args.has("adapter")) adapters::load_peft_adapter(*net, args.get("adapter"));
 
     model::GenerateOptions o;
     o.max_new_tokens = args.get_int("max-new-tokens", 128);

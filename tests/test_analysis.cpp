@@ -64,7 +64,7 @@ private slots:
         o.alpha = 8;
         o.drop_rate = 0.5;
         o.mask = droplora::adapters::MaskMode::Step;
-        auto ad = adapters::attach_lora(*lin, o);
+        auto ad = droplora::adapters::attach_lora(*lin, o);
         {
             torch::NoGradGuard ng;
             ad->lora_B.normal_();

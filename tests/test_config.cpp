@@ -66,13 +66,14 @@ std::vector<std::pair<std::string, std::string>> flatten(const RunConfig& c) {
         {"train.stats_every", std::to_string(c.train.stats_every)},
         {"train.log_every", std::to_string(c.train.log_every)},
         {"train.gradient_checkpointing", flag(c.train.gradient_checkpointing)},
+        {"train.stop_on_divergence", flag(c.train.stop_on_divergence)},
         {"device", c.device},
         {"precision", c.precision},
         {"output", c.output},
     };
 }
 
-constexpr int kFieldCount = 36;  // 1 model + 8 data + 9 adapter + 15 train + device, precision, output
+constexpr int kFieldCount = 37;  // 1 model + 8 data + 9 adapter + 16 train + device, precision, output
 
 // Every field different from its default, with values that stress the writer: characters YAML treats
 // specially, a string that reads as null when plain, doubles without a short decimal form.
@@ -111,6 +112,7 @@ RunConfig every_field_changed() {
     c.train.stats_every = 0;
     c.train.log_every = 1000000;
     c.train.gradient_checkpointing = true;
+    c.train.stop_on_divergence = true;
     c.device = "cuda:12";
     c.precision = "bf16";
     c.output = "-runs/out:";

@@ -21,6 +21,7 @@
 #include "model/scoring.h"
 #include "test_helpers.h"
 #include "train/checkpoint.h"
+#include "train/run_folder.h"
 #include "train/metrics_log.h"
 #include "train/session.h"
 #include "train/trainer.h"
@@ -140,7 +141,7 @@ private slots:
         QVERIFY(fs::exists(dir / "config.yaml"));
         QVERIFY(fs::exists(dir / "adapter" / "adapter_config.json"));
         QVERIFY(fs::exists(dir / "adapter" / "adapter_model.safetensors"));
-        QVERIFY(!train::latest_checkpoint(r.run_dir).empty());
+        QVERIFY(!run_folder::list_checkpoints(r.run_dir).empty());
         auto h = train::read_metrics((dir / "metrics.jsonl").string());
         QCOMPARE(h.bad_lines, int64_t{0});
         QCOMPARE(h.steps.size(), size_t{40});

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "adapters/scaling.h"
 #include "formatting.h"
 #include "numberedit.h"
 #include "pathedit.h"
@@ -156,7 +157,7 @@ void AdapterPanel::updateEnabled() {
 
 void AdapterPanel::updateScaleNote() {
     const double r = m_rank->value();
-    const double s = m_rslora->isChecked() ? m_alpha->value() / std::sqrt(r) : m_alpha->value() / r;
+    const double s = droplora::adapters::lora_scaling(m_alpha->value(), static_cast<int64_t>(r), m_rslora->isChecked());
     m_scaleNote->setText(tr("scale s = %1").arg(formatNumber(std::round(s * 1e4) / 1e4)));
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/lora_adapter.h"
+#include "adapters/scaling.h"
 
 #include <cmath>
 
@@ -29,7 +30,7 @@ const char* mask_mode_name(MaskMode m) {
 }
 
 double LoraOptions::scaling() const {
-    return rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / static_cast<double>(rank);
+    return lora_scaling(alpha, rank, rslora);
 }
 
 LoraAdapterImpl::LoraAdapterImpl(int64_t in_features, int64_t out_features, const LoraOptions& options)

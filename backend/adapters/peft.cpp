@@ -1,5 +1,6 @@
 #include "adapters/lora_adapter.h"
 #include "adapters/peft.h"
+#include "adapters/scaling.h"
 
 #include <cmath>
 #include <filesystem>
@@ -41,8 +42,7 @@ double PeftConfig::scaling_for(const std::string& module, int64_t module_rank) c
     double alpha = lora_alpha;
     for (const auto& [key, a] : alpha_pattern)
         if (matches_suffix(module, key)) alpha = a;
-    const double r = static_cast<double>(module_rank);
-    return use_rslora ? alpha / std::sqrt(r) : alpha / r;
+    return lora_scaling(alpha, module_rank, use_rslora);
 }
 
 int64_t PeftConfig::rank_for(const std::string& module) const {
@@ -242,7 +242,7 @@ void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& ad
     j["r"] = rank;
     // rsLoRA's s = alpha/√r is written as a plain alpha' = s·r: llama.cpp's and
     // Ollama's converters ignore use_rslora, and every reader then agrees.
-    j["lora_alpha"] = rslora ? alpha * std::sqrt(static_cast<double>(rank)) : alpha;
+    j["lora_alpha"] = plain_alpha(alpha, rank, rslora);
     j["lora_dropout"] = dropout;
     j["target_modules"] = std::vector<std::string>(targets.begin(), targets.end());
     j["bias"] = "none";

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -90,6 +91,36 @@ const std::vector<std::string> kSchedules = {"linear", "cosine", "constant"};
 const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16"};
 constexpr const char* kAllLinear = "all-linear";
 constexpr int64_t kMaxSeqLen = int64_t{1} << 20;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The allowed values and bounds of each setting: validation below, the
+// workbench's combo boxes and spin boxes, and docs/run-config.md follow this table.
+const std::map<std::string, const std::vector<std::string>*> kChoiceTable = {
+    {"data.format", &kFormats},     {"data.template", &kTemplates}, {"adapter.method", &kMethods},
+    {"adapter.mask", &kMasks},      {"adapter.targets", &kModules}, {"train.schedule", &kSchedules},
+    {"precision", &kPrecisions},
+};
+const std::map<std::string, FieldRange> kRangeTable = {
+    {"data.val_fraction", {0, 0.9, false, false}},
+    {"data.max_seq_len", {8, static_cast<double>(kMaxSeqLen), false, false}},
+    {"adapter.rank", {1, 4096, false, false}},
+    {"adapter.alpha", {0, kInf, true, false}},
+    {"adapter.drop_rate", {0, 1, false, true}},
+    {"adapter.dropout", {0, 1, false, true}},
+    {"train.max_steps", {0, kInf, false, false}},
+    {"train.epochs", {0, kInf, false, false}},
+    {"train.batch_size", {1, kInf, false, false}},
+    {"train.grad_accum", {1, kInf, false, false}},
+    {"train.lr", {0, kInf, true, false}},
+    {"train.warmup_steps", {0, kInf, false, false}},
+    {"train.weight_decay", {0, kInf, false, false}},
+    {"train.max_grad_norm", {0, kInf, false, false}},
+    {"train.eval_every", {0, kInf, false, false}},
+    {"train.save_every", {0, kInf, false, false}},
+    {"train.stats_every", {0, kInf, false, false}},
+    {"train.log_every", {1, kInf, false, false}},
+};
+const FieldRange& range_of(const char* key) { return kRangeTable.at(key); }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
@@ -340,6 +371,17 @@ public:
         const bool ok = std::isfinite(v) && (strict ? v > lo : v >= lo);
         require(ok, key, format_real(v) + " must be " + (strict ? "> " : ">= ") + format_real(lo));
     }
+    // The bounds of kRangeTable, with the messages of the checks above.
+    void int_in(const char* key, int64_t v) {
+        const FieldRange& r = range_of(key);
+        if (std::isinf(r.max)) int_min(key, v, static_cast<int64_t>(r.min));
+        else int_range(key, v, static_cast<int64_t>(r.min), static_cast<int64_t>(r.max));
+    }
+    void real_in(const char* key, double v) {
+        const FieldRange& r = range_of(key);
+        if (std::isinf(r.max)) real_min(key, v, r.min, r.min_exclusive);
+        else real_range(key, v, r.min, r.max, r.max_exclusive);
+    }
     void non_empty(const char* key, const std::string& v, const char* what) {
         require(!v.empty(), key, std::string("missing (") + what + ")");
     }
@@ -355,19 +397,19 @@ std::optional<Problem> find_problem(const RunConfig& c) {
     Checker k;
     k.non_empty("model", c.model, "the Hugging Face model folder");
     k.non_empty("data.train", c.data.train, "the training data file");
-    k.real_range("data.val_fraction", c.data.val_fraction, 0, 0.9, false);
-    k.choice("data.format", c.data.format, kFormats);
-    k.choice("data.template", c.data.templ, kTemplates);
-    k.int_range("data.max_seq_len", c.data.max_seq_len, 8, kMaxSeqLen);
+    k.real_in("data.val_fraction", c.data.val_fraction);
+    k.choice("data.format", c.data.format, *kChoiceTable.at("data.format"));
+    k.choice("data.template", c.data.templ, *kChoiceTable.at("data.template"));
+    k.int_in("data.max_seq_len", c.data.max_seq_len);
     const AdapterConfig& a = c.adapter;
-    k.choice("adapter.method", a.method, kMethods);
-    k.int_range("adapter.rank", a.rank, 1, 4096);
-    k.real_min("adapter.alpha", a.alpha, 0, true);
-    k.real_range("adapter.drop_rate", a.drop_rate, 0, 1, true);
+    k.choice("adapter.method", a.method, *kChoiceTable.at("adapter.method"));
+    k.int_in("adapter.rank", a.rank);
+    k.real_in("adapter.alpha", a.alpha);
+    k.real_in("adapter.drop_rate", a.drop_rate);
     k.require(
         !(a.method == "lora" && a.drop_rate > 0), "adapter.drop_rate",
         format_real(a.drop_rate) + " with method lora, which has no rank mask; use method droplora, or drop_rate 0");
-    k.choice("adapter.mask", a.mask, kMasks);
+    k.choice("adapter.mask", a.mask, *kChoiceTable.at("adapter.mask"));
     k.require(!a.targets.empty(), "adapter.targets",
               "empty; list at least one of " + join(kModules, ", ") + " (or " + kAllLinear + ")");
     std::set<std::string> seen;
@@ -375,24 +417,24 @@ std::optional<Problem> find_problem(const RunConfig& c) {
         k.require(contains(kModules, t), "adapter.targets", quoted(t) + " is not one of: " + join(kModules, " | "));
         k.require(seen.insert(t).second, "adapter.targets", quoted(t) + " is listed twice");
     }
-    k.real_range("adapter.dropout", a.dropout, 0, 1, true);
+    k.real_in("adapter.dropout", a.dropout);
     const TrainConfig& t = c.train;
-    k.int_min("train.max_steps", t.max_steps, 0);
-    k.real_min("train.epochs", t.epochs, 0, false);
+    k.int_in("train.max_steps", t.max_steps);
+    k.real_in("train.epochs", t.epochs);
     k.require(t.max_steps > 0 || t.epochs > 0, "train.epochs", "must be > 0 when train.max_steps is 0");
-    k.int_min("train.batch_size", t.batch_size, 1);
-    k.int_min("train.grad_accum", t.grad_accum, 1);
-    k.real_min("train.lr", t.lr, 0, true);
-    k.choice("train.schedule", t.schedule, kSchedules);
-    k.int_min("train.warmup_steps", t.warmup_steps, 0);
-    k.real_min("train.weight_decay", t.weight_decay, 0, false);
-    k.real_min("train.max_grad_norm", t.max_grad_norm, 0, false);
-    k.int_min("train.eval_every", t.eval_every, 0);
-    k.int_min("train.save_every", t.save_every, 0);
-    k.int_min("train.stats_every", t.stats_every, 0);
-    k.int_min("train.log_every", t.log_every, 1);
+    k.int_in("train.batch_size", t.batch_size);
+    k.int_in("train.grad_accum", t.grad_accum);
+    k.real_in("train.lr", t.lr);
+    k.choice("train.schedule", t.schedule, *kChoiceTable.at("train.schedule"));
+    k.int_in("train.warmup_steps", t.warmup_steps);
+    k.real_in("train.weight_decay", t.weight_decay);
+    k.real_in("train.max_grad_norm", t.max_grad_norm);
+    k.int_in("train.eval_every", t.eval_every);
+    k.int_in("train.save_every", t.save_every);
+    k.int_in("train.stats_every", t.stats_every);
+    k.int_in("train.log_every", t.log_every);
     k.require(is_device(c.device), "device", quoted(c.device) + " is not one of: auto | cpu | cuda | cuda:N");
-    k.choice("precision", c.precision, kPrecisions);
+    k.choice("precision", c.precision, *kChoiceTable.at("precision"));
     k.non_empty("output", c.output, "the run folder");
     return k.problem;
 }
@@ -554,6 +596,18 @@ void save_run_config(const RunConfig& cfg, const std::string& yaml_path) {
         fs::remove(tmp, ec);
         fail(yaml_path, "cannot replace with " + tmp + ": " + why);
     }
+}
+
+const std::vector<std::string>& choices(const std::string& key) {
+    static const std::vector<std::string> none;
+    const auto it = kChoiceTable.find(key);
+    return it == kChoiceTable.end() ? none : *it->second;
+}
+
+std::optional<FieldRange> range(const std::string& key) {
+    const auto it = kRangeTable.find(key);
+    if (it == kRangeTable.end()) return std::nullopt;
+    return it->second;
 }
 
 }  // namespace droplora::config

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,5 +85,19 @@ void save_run_config(const RunConfig& cfg, const std::string& yaml_path);
 
 // Every valid dotted key, in schema order (for docs, suggestions and the GUI).
 const std::vector<std::string>& known_keys();
+
+// What a setting may hold — the one table validation uses, and the workbench
+// fills its combo boxes and spin-box ranges from. choices(): the allowed
+// values of a choice setting ("adapter.mask" → step, token, learned; for
+// adapter.targets the module names), empty for other keys. range(): the
+// bounds of a number setting (max = +inf when unbounded), nullopt for others.
+struct FieldRange {
+    double min = 0;
+    double max = 0;
+    bool min_exclusive = false;  // (min, …: alpha and lr must be > 0
+    bool max_exclusive = false;  // …, max): drop rates must be < 1
+};
+const std::vector<std::string>& choices(const std::string& key);
+std::optional<FieldRange> range(const std::string& key);
 
 }  // namespace droplora::config

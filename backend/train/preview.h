@@ -55,23 +55,6 @@ struct PreviewResult {
 };
 
 // Greedy continuations (up to max_new_tokens, stopping at EOS) of the base
-    // model in model_dir and of the same model with the PEFT adapter in
-    // adapter_dir (skipped when adapter_dir is empty). Device "auto", as
-    // `droplora generate`. Throws Error naming the folder or setting that is wrong.
-    PreviewResult generate(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
-                           const std::string& input, const std::string& templ, int max_new_tokens);
-    // See score_adapter below.
-    AdapterScore score(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
-                       const std::string& format, const std::string& templ, int64_t max_seq_len,
-                       int64_t max_new_tokens);
-    // Frees the loaded model (e.g. before a training run needs the memory).
-    void release();
-
-private:
-    std::unique_ptr<adapters::InferenceCache> cache_;
-};
-
-// Greedy continuations (up to max_new_tokens, stopping at EOS) of the base
 // model in model_dir and of the same model with the PEFT adapter in adapter_dir
 // (skipped when adapter_dir is empty). Device "auto", as `droplora generate`.
 // Throws Error naming the folder or setting that is wrong.
@@ -104,4 +87,18 @@ public:
     PreviewModels(const PreviewModels&) = delete;
     PreviewModels& operator=(const PreviewModels&) = delete;
 
-    }  // namespace droplora::train
+    // As generate_preview, on the kept model.
+    PreviewResult generate(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
+                           const std::string& input, const std::string& templ, int max_new_tokens);
+    // As score_adapter, on the kept model.
+    AdapterScore score(const std::string& model_dir, const std::string& adapter_dir, const std::string& data_path,
+                       const std::string& format, const std::string& templ, int64_t max_seq_len,
+                       int64_t max_new_tokens);
+    // Frees the loaded model (e.g. before a training run needs the memory).
+    void release();
+
+private:
+    std::unique_ptr<adapters::InferenceCache> cache_;
+};
+
+}  // namespace droplora::train
