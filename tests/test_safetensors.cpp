@@ -412,6 +412,66 @@ private slots:
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(absent); }), absent + ": ", "does not exist");
     }
 
+    // The header parser and the writer are O(n log n) in the number of keys: a
+    // 200k-key header (the 100 MB cap allows ~1.8 M) once took minutes with an
+    // ordered JSON map that looked each key up in a vector. This test finishes
+    // in about a second; the quadratic version ran for minutes. The ASan build
+    // (which checks memory, not scale, and makes each allocation slow) uses 20k.
+    void many_keys() {
+#if defined(__SANITIZE_ADDRESS__)
+        constexpr int kKeys = 20000;
+#else
+        constexpr int kKeys = 200000;
+#endif
+        // Hand-built header, names in descending order: the file's order is kept, not sorted.
+        std::string header = "{\"__metadata__\":{\"format\":\"pt\"}";
+        for (int i = 0; i < kKeys; ++i) {
+            const uint64_t b = static_cast<uint64_t>(kKeys - 1 - i) * 4;
+            header += "," + f32_entry("t" + std::to_string(kKeys - 1 - i), "[1]", b, b + 4);
+        }
+        const std::string file = path("many_keys.safetensors");
+        write_bytes(file, st_file(header + "}", static_cast<std::size_t>(kKeys) * 4));
+        {
+            const auto f = SafetensorsFile::open(file);
+            QCOMPARE(f->tensors().size(), std::size_t{kKeys});
+            QCOMPARE(f->tensors().front().name, "t" + std::to_string(kKeys - 1));
+            QCOMPARE(f->tensors().back().name, std::string("t0"));
+            const TensorInfo* last = f->find("t0");
+            QVERIFY(last != nullptr);
+            QCOMPARE(last->begin, uint64_t{0});
+            QCOMPARE(f->at("t" + std::to_string(kKeys / 2)).begin, uint64_t{kKeys / 2} * 4);
+            QCOMPARE(f->metadata().at("format"), std::string("pt"));
+        }
+        // The same header with its first tensor repeated as the last key.
+        const uint64_t end = static_cast<uint64_t>(kKeys) * 4;
+        const std::string dup = header + "," + f32_entry("t" + std::to_string(kKeys - 1), "[1]", end, end + 4) + "}";
+        write_bytes(file, st_file(dup, static_cast<std::size_t>(kKeys) * 4 + 4));
+        EXPECT_ERROR(error_of([&] { SafetensorsFile::open(file); }),
+                     file + ": tensor 't" + std::to_string(kKeys - 1) + "'", "appears more than once");
+
+        // The writer: 200k tensors given unsorted come back sorted by name.
+        std::vector<float> values(kKeys);
+        std::vector<RawTensor> raw;
+        raw.reserve(kKeys);
+        for (int i = 0; i < kKeys; ++i) {
+            values[static_cast<std::size_t>(i)] = static_cast<float>(i);
+            raw.push_back(RawTensor{"w." + std::to_string((i * 7919) % kKeys), DType::F32, {1},
+                                    &values[static_cast<std::size_t>(i)], 4});
+        }
+        const std::string written = path("many_written.safetensors");
+        write_safetensors(written, raw);
+        const auto f = SafetensorsFile::open(written);
+        QCOMPARE(f->tensors().size(), std::size_t{kKeys});
+        for (std::size_t i = 1; i < f->tensors().size(); i += 997)
+            QVERIFY(f->tensors()[i - 1].name < f->tensors()[i].name);
+        int given_as = -1;  // the index i whose name is "w.1"
+        for (int i = 0; i < kKeys && given_as < 0; ++i)
+            if ((i * 7919) % kKeys == 1) given_as = i;
+        float v = -1;
+        std::memcpy(&v, f->data(f->at("w.1")), 4);
+        QCOMPARE(v, static_cast<float>(given_as));
+    }
+
     // Mutated headers and truncations must give droplora::Error or a valid file, never a crash or an
     // out-of-bounds read (the ASan build checks the latter). Fixed seed: failures reproduce.
     void fuzz_header_mutations() {

@@ -328,8 +328,10 @@ void write_safetensors(const std::string& path, const std::vector<RawTensor>& te
             fail(tw, "has " + std::to_string(t.nbytes) + " bytes but shape " + shape_text(t.shape) + " of " +
                          dtype_name(t.dtype) + " needs " + std::to_string(nbytes));
         if (t.data == nullptr && t.nbytes > 0) fail(tw, "has no data");
-        header[t.name] =
-            Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}};
+        // Names are sorted, unique and not __metadata__ (checked above): append without a lookup.
+        strict::append_member(
+            header, t.name,
+            Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}});
         offset += nbytes;
     }
     std::string text = header.dump();

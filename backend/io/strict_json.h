@@ -33,9 +33,14 @@ using DuplicateKeyFn = std::function<void(const std::vector<std::string>& path, 
 // Parses JSON that must not repeat a key within an object (nlohmann keeps one
 // silently), nests at most `max_depth` containers deep and has at most
 // kMaxListItems items per list (bounds memory for hostile input). Throws
-// Error("<where>: ...") for anything else that is wrong.
+// Error("<where>: ...") for anything else that is wrong. O(n log n) in the
+// number of keys (a 200k-key safetensors header parses in well under a second).
 Json parse_strict_json(const std::string& text, std::size_t max_depth, const std::string& where,
                        const DuplicateKeyFn& describe_duplicate);
+
+// Appends key: value to a Json object without looking the key up (Json's own
+// insert is linear in the object's size). The caller ensures the key is new.
+void append_member(Json& object, std::string key, Json value);
 
 // strerror(errno).
 std::string errno_text();
