@@ -1,4 +1,5 @@
-"""Independent reference for LlamaForCausalLM / MistralForCausalLM numerics.
+"""Independent reference for LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
+Qwen3ForCausalLM numerics.
 
 Written from the equations in docs/formats.md §1 and §4 (the ones
 Hugging Face transformers and PEFT compute), with plain torch ops so that the
@@ -18,6 +19,18 @@ Conventions (each matches transformers' eager path):
   h // (heads / kv_heads).
 - Attention: scores = (q @ k^T) * d^-0.5, masked with the fp32 minimum where a
   key is in the future or is padding, softmax in fp32, cast back, @ v.
+- Sliding window (Mistral, `sliding_window` W): key j is visible from query i
+  only when i - j < W (W keys including the query's own), on top of the causal
+  and padding masks (transformers' sliding_window_overlay: kv_idx > q_idx - W).
+  A Mistral config without the key means W = 4096 (MistralConfig's default);
+  null means full attention.
+- Projection biases: Llama/Mistral/Qwen3 put a bias on q, k, v AND o when
+  attention_bias is true; Qwen2 always has q/k/v biases and never an o bias.
+  The reference applies whatever `<name>.bias` tensors the checkpoint holds.
+- Qwen3: `self_attn.q_norm` / `k_norm` are RMSNorms over head_dim applied to
+  each head of q and k (shape [B, T, heads, d]) BEFORE RoPE, eps rms_norm_eps.
+- Qwen2/Qwen3 sliding-window layers (use_sliding_window true, or layer_types
+  naming "sliding_attention") are not modelled: the Config refuses them.
 - MLP: down(silu(gate(x)) * up(x)).
 - lm_head: `lm_head.weight`, or `model.embed_tokens.weight` when
   tie_word_embeddings is true.
@@ -39,7 +52,9 @@ class Config:
 
     def __init__(self, j):
         self.raw = dict(j)
+        self.architecture = (j.get("architectures") or [None])[0]
         self.model_type = j.get("model_type", "llama")
+        assert self.model_type in ("llama", "mistral", "qwen2", "qwen3"), self.model_type
         self.vocab_size = j.get("vocab_size", 32000)
         self.hidden_size = j.get("hidden_size", 4096)
         self.intermediate_size = j.get("intermediate_size", 11008)
@@ -54,7 +69,19 @@ class Config:
         self.tie_word_embeddings = j.get("tie_word_embeddings", False)
         self.attention_bias = j.get("attention_bias", False)
         self.mlp_bias = j.get("mlp_bias", False)
-        self.sliding_window = j.get("sliding_window")
+        self.qk_norm = self.model_type == "qwen3"
+        if self.model_type == "qwen2":  # q/k/v always biased, o never
+            self.qkv_bias, self.o_bias = True, False
+        elif self.model_type == "qwen3":
+            self.qkv_bias = self.o_bias = j.get("attention_bias", False)
+        else:
+            self.qkv_bias = self.o_bias = self.attention_bias
+        self.sliding_window = None
+        if self.model_type == "mistral":
+            self.sliding_window = j["sliding_window"] if "sliding_window" in j else 4096
+        elif self.model_type in ("qwen2", "qwen3"):
+            assert not j.get("use_sliding_window", False), "Qwen sliding-window layers are not modelled"
+            assert all(t == "full_attention" for t in j.get("layer_types") or []), "only full_attention layers"
         params = j.get("rope_parameters")
         if params is not None:  # newest transformers: theta and scaling in one object
             self.rope_theta = params.get("rope_theta", 10000.0)
@@ -125,9 +152,14 @@ def apply_rope(x, cos, sin):
     return x * cos + rotate_half(x) * sin
 
 
-def attention_allowed(attention_mask, seq_len, batch):
-    """Bool [B, 1, T, T]: key j visible to query i when j <= i and key j is not padding."""
+def attention_allowed(attention_mask, seq_len, batch, sliding_window=None):
+    """Bool [B, 1, T, T]: key j visible to query i when j <= i, key j is not padding, and (with a
+    sliding window W) i - j < W."""
     causal = torch.ones(seq_len, seq_len, dtype=torch.bool).tril()
+    if sliding_window is not None:
+        i = torch.arange(seq_len)[:, None]
+        j = torch.arange(seq_len)[None, :]
+        causal = causal & (i - j < sliding_window)
     if attention_mask is None:
         return causal[None, None].expand(batch, 1, seq_len, seq_len)
     keys = attention_mask.bool()[:, None, None, :]  # [B, 1, 1, T]
@@ -144,6 +176,9 @@ def self_attention(x, weights, prefix, cfg, cos, sin, allowed, linear=plain_line
     q = linear(x, weights, prefix + "q_proj").view(B, T, H, d).transpose(1, 2)  # [B, H, T, d]
     k = linear(x, weights, prefix + "k_proj").view(B, T, KV, d).transpose(1, 2)  # [B, KV, T, d]
     v = linear(x, weights, prefix + "v_proj").view(B, T, KV, d).transpose(1, 2)  # [B, KV, T, d]
+    if cfg.qk_norm:  # Qwen3: RMSNorm over d of every head, before RoPE
+        q = rms_norm(q, weights[prefix + "q_norm.weight"], cfg.rms_norm_eps)
+        k = rms_norm(k, weights[prefix + "k_norm.weight"], cfg.rms_norm_eps)
     q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     k = k.repeat_interleave(H // KV, dim=1)  # [B, H, T, d]
     v = v.repeat_interleave(H // KV, dim=1)
@@ -165,11 +200,9 @@ def mlp(x, weights, prefix, linear=plain_linear):
 def forward(weights, cfg, input_ids, attention_mask=None, linear=plain_linear, attention=self_attention):
     """Logits [B, T, vocab] fp32. `linear` / `attention` can be swapped to check alternative code paths."""
     B, T = input_ids.shape
-    if cfg.sliding_window is not None:
-        assert T <= cfg.sliding_window, "sliding-window attention is not modelled (context longer than the window)"
     h = weights["model.embed_tokens.weight"][input_ids]  # [B, T, hidden]
     cos, sin = rope_cos_sin(rope_inv_freq(cfg), T)
-    allowed = attention_allowed(attention_mask, T, B)
+    allowed = attention_allowed(attention_mask, T, B, cfg.sliding_window)
     eps = cfg.rms_norm_eps
     for i in range(cfg.num_hidden_layers):
         p = f"model.layers.{i}."

@@ -51,6 +51,31 @@ MODELS = [
     dict(name="tiny-mistral", seed=404, arch="MistralForCausalLM", model_type="mistral", dtype="float32",
          hidden=64, inter=176, layers=2, heads=4, kv=2, head_dim=16, explicit_head_dim=False, tied=False,
          theta=10000.0, rope_scaling=None, max_pos=128, shards=1, version="4.41.2", sliding_window=4096),
+    # Qwen2.5-shaped: q/k/v biases (no o bias), tied head, θ 1e6. Its sliding_window (16) is shorter than the
+    # golden sequence but use_sliding_window is false, so full attention is right (a trap for an engine
+    # that applies the key regardless).
+    dict(name="tiny-qwen2", seed=505, arch="Qwen2ForCausalLM", model_type="qwen2", dtype="bfloat16",
+         hidden=64, inter=128, layers=2, heads=4, kv=2, head_dim=16, explicit_head_dim=False, tied=True,
+         theta=1000000.0, rope_scaling=None, max_pos=128, shards=1, version="4.43.1",
+         extra={"max_window_layers": 1, "sliding_window": 16, "use_sliding_window": False}),
+    # Qwen3-shaped: per-head q_norm/k_norm, head_dim 32 != 48/4, no biases, tied head, written the way
+    # newer transformers write config.json ("dtype" instead of "torch_dtype", "layer_types").
+    dict(name="tiny-qwen3", seed=606, arch="Qwen3ForCausalLM", model_type="qwen3", dtype="float32",
+         hidden=48, inter=96, layers=2, heads=4, kv=2, head_dim=32, explicit_head_dim=True, tied=True,
+         theta=1000000.0, rope_scaling=None, max_pos=128, shards=1, version="4.56.1",
+         extra={"attention_bias": False, "max_window_layers": 2, "sliding_window": None,
+                "use_sliding_window": False, "layer_types": ["full_attention", "full_attention"]}),
+    # Llama-3.2-shaped: tied head, llama3 rope (x32, original ctx 32 so that head_dim 24 has one frequency in
+    # each band), explicit head_dim 24 != 64/4, eos as a list (as Llama 3.x instruct configs write it).
+    dict(name="tiny-llama32", seed=707, arch="LlamaForCausalLM", model_type="llama", dtype="bfloat16",
+         hidden=64, inter=128, layers=2, heads=4, kv=2, head_dim=24, explicit_head_dim=True, tied=True,
+         theta=500000.0, rope_scaling={"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                                        "original_max_position_embeddings": 32, "rope_type": "llama3"},
+         max_pos=128, shards=1, version="4.45.0", extra={"eos_token_id": [2, 5]}),
+    # Mistral with a sliding window (6) shorter than the golden sequence (24) and the eval windows (128).
+    dict(name="tiny-mistral-swa", seed=808, arch="MistralForCausalLM", model_type="mistral", dtype="bfloat16",
+         hidden=64, inter=128, layers=2, heads=4, kv=2, head_dim=16, explicit_head_dim=False, tied=False,
+         theta=10000.0, rope_scaling=None, max_pos=128, shards=1, version="4.46.3", sliding_window=6),
 ]
 
 ADAPTER_TARGETS_ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -75,8 +100,13 @@ def config_json(m):
         c.update({"attention_bias": False, "mlp_bias": False, "pretraining_tp": 1, "rope_scaling": m["rope_scaling"]})
     if "sliding_window" in m:
         c["sliding_window"] = m["sliding_window"]
+    if m["model_type"] in ("qwen2", "qwen3"):
+        c["rope_scaling"] = m["rope_scaling"]
     if m["explicit_head_dim"]:
         c["head_dim"] = m["head_dim"]
+    c.update(m.get("extra", {}))
+    if m["version"] >= "4.56":  # newer transformers write "dtype"
+        c["dtype"] = c.pop("torch_dtype")
     return c
 
 
@@ -89,6 +119,13 @@ def tensor_shapes(m):
         shapes.update({
             p + "self_attn.q_proj.weight": (m["heads"] * d, H), p + "self_attn.k_proj.weight": (m["kv"] * d, H),
             p + "self_attn.v_proj.weight": (m["kv"] * d, H), p + "self_attn.o_proj.weight": (H, m["heads"] * d),
+        })
+        if m["model_type"] == "qwen2":  # q/k/v biases, o has none
+            shapes.update({p + "self_attn.q_proj.bias": (m["heads"] * d,), p + "self_attn.k_proj.bias": (m["kv"] * d,),
+                           p + "self_attn.v_proj.bias": (m["kv"] * d,)})
+        if m["model_type"] == "qwen3":  # per-head RMSNorm weights over head_dim
+            shapes.update({p + "self_attn.q_norm.weight": (d,), p + "self_attn.k_norm.weight": (d,)})
+        shapes.update({
             p + "mlp.gate_proj.weight": (m["inter"], H), p + "mlp.up_proj.weight": (m["inter"], H),
             p + "mlp.down_proj.weight": (H, m["inter"]),
             p + "input_layernorm.weight": (H,), p + "post_attention_layernorm.weight": (H,),
@@ -103,7 +140,9 @@ def random_weights(m):
     g = torch.Generator().manual_seed(m["seed"])
     out = {}
     for name, shape in tensor_shapes(m).items():
-        if len(shape) == 1:  # norm weights away from 1 so that forgetting them shows
+        if name.endswith(".bias"):  # large enough that dropping a bias shows (Qwen's k biases are large too)
+            t = 0.5 * torch.randn(shape, generator=g)
+        elif len(shape) == 1:  # norm weights away from 1 so that forgetting them shows
             t = 1.0 + 0.1 * torch.randn(shape, generator=g)
         elif name == "model.embed_tokens.weight":
             t = torch.randn(shape, generator=g) * (0.25 if m["tied"] else 0.5)  # tied: also the output head

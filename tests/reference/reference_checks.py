@@ -32,7 +32,7 @@ def check_roundtrip(name, written, stored, shapes):
         assert torch.equal(v, written[k]), f"{name}: {k} does not read back bit-exactly"
 
 
-def loop_attention(rope="complex", kv_map="interleave", scale=True):
+def loop_attention(rope="complex", kv_map="interleave", scale=True, qk_norm=True, window_slack=0):
     """Second attention implementation: one head at a time, RoPE as a complex rotation of (x_i, x_{i+d/2}).
     The keyword arguments select deliberate mistakes for the sensitivity checks."""
     def attention(x, weights, prefix, cfg, cos, sin, allowed, linear):
@@ -41,6 +41,12 @@ def loop_attention(rope="complex", kv_map="interleave", scale=True):
         q = linear(x, weights, prefix + "q_proj").view(B, T, H, d)
         k = linear(x, weights, prefix + "k_proj").view(B, T, KV, d)
         v = linear(x, weights, prefix + "v_proj").view(B, T, KV, d)
+        if cfg.qk_norm and qk_norm:  # per-head RMSNorm in float64, then back to fp32
+            def head_norm(t, w):
+                t64 = t.double()
+                return (w.double() * t64 / torch.sqrt((t64 ** 2).mean(-1, keepdim=True) + cfg.rms_norm_eps)).float()
+            q = head_norm(q, weights[prefix + "q_norm.weight"])
+            k = head_norm(k, weights[prefix + "k_norm.weight"])
         angle = torch.arange(T, dtype=torch.float64)[:, None] * ref.rope_inv_freq(cfg).double()[None, :]
         turn = torch.polar(torch.ones_like(angle), angle)[None, :, None, :]  # [1, T, 1, d/2]
 
@@ -59,10 +65,37 @@ def loop_attention(rope="complex", kv_map="interleave", scale=True):
         for h in range(H):
             g = h // (H // KV) if kv_map == "interleave" else h % KV
             s = torch.einsum("btd,bsd->bts", q[:, :, h], k[:, :, g]) / (math.sqrt(d) if scale else 1.0)
-            s = s.masked_fill(~allowed[:, 0], float("-inf"))
+            if cfg.sliding_window is None:
+                visible = allowed[:, 0]
+            else:  # the window rebuilt key by key: the W most recent positions (+ slack for mutations)
+                visible = torch.zeros_like(allowed[:, 0])
+                for i in range(T):
+                    for j in range(max(0, i - cfg.sliding_window + 1 - window_slack), i + 1):
+                        visible[:, i, j] = True
+                pad_keys = allowed[:, 0].any(dim=1)  # [B, T]: keys some query may see = non-padding keys
+                visible = visible & pad_keys[:, None, :]
+            # -inf, except for a query with no visible key at all (a padded query whose whole window is
+            # padding): there the fp32 minimum gives transformers' uniform row instead of NaN.
+            s = s.masked_fill(~visible, float("-inf")).masked_fill(~visible.any(-1, keepdim=True),
+                                                                   torch.finfo(s.dtype).min)
             heads.append(torch.einsum("bts,bsd->btd", torch.softmax(s, dim=-1), v[:, :, g]))
         return linear(torch.cat(heads, dim=-1), weights, prefix + "o_proj")  # [B, T, H·d]
     return attention
+
+
+def _qk_norm_after_rope(x, weights, prefix, cfg, cos, sin, allowed, linear):
+    """Qwen3 mutation: the per-head norms applied after RoPE instead of before."""
+    B, T, _ = x.shape
+    H, KV, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+    q = ref.apply_rope(linear(x, weights, prefix + "q_proj").view(B, T, H, d).transpose(1, 2), cos, sin)
+    k = ref.apply_rope(linear(x, weights, prefix + "k_proj").view(B, T, KV, d).transpose(1, 2), cos, sin)
+    q = ref.rms_norm(q, weights[prefix + "q_norm.weight"], cfg.rms_norm_eps)
+    k = ref.rms_norm(k, weights[prefix + "k_norm.weight"], cfg.rms_norm_eps)
+    v = linear(x, weights, prefix + "v_proj").view(B, T, KV, d).transpose(1, 2)
+    k, v = k.repeat_interleave(H // KV, dim=1), v.repeat_interleave(H // KV, dim=1)
+    s = torch.matmul(q, k.transpose(2, 3)) * d ** -0.5
+    probs = torch.softmax(s.masked_fill(~allowed, torch.finfo(s.dtype).min), dim=-1)
+    return linear(torch.matmul(probs, v).transpose(1, 2).reshape(B, T, H * d), weights, prefix + "o_proj")
 
 
 def _check_building_blocks(loaded):
@@ -140,13 +173,22 @@ def _check_sensitivity(name, cfg, w, ids, mask, logits):
         "no RoPE": dict(attention=loop_attention(rope="none")),
         "interleaved RoPE": dict(attention=loop_attention(rope="interleaved")),
         "no 1/sqrt(d)": dict(attention=loop_attention(scale=False)),
-        "norm weights ignored": dict(weights={k: (torch.ones_like(v) if v.dim() == 1 else v) for k, v in w.items()}),
+        "norm weights ignored": dict(weights={k: (torch.ones_like(v) if k.endswith("norm.weight") else v)
+                                             for k, v in w.items()}),
     }
     if cfg.num_key_value_heads not in (1, cfg.num_attention_heads):
         mutations["GQA heads tiled (h % kv)"] = dict(attention=loop_attention(kv_map="tile"))
     if cfg.rope_type != "default":
         raw = dict(cfg.raw, rope_scaling=None)
         mutations[f"rope_scaling {cfg.rope_type} ignored"] = dict(cfg=ref.Config(raw))
+    if cfg.qk_norm:
+        mutations["q/k norm skipped"] = dict(attention=loop_attention(qk_norm=False))
+        mutations["q/k norm after RoPE"] = dict(attention=_qk_norm_after_rope)
+    if cfg.qkv_bias or cfg.o_bias:
+        mutations["biases ignored"] = dict(weights={k: v for k, v in w.items() if not k.endswith(".bias")})
+    if cfg.sliding_window is not None and cfg.sliding_window < ids.shape[1]:
+        mutations["sliding window ignored"] = dict(cfg=ref.Config(dict(cfg.raw, sliding_window=None)))
+        mutations["window one key wider (i - j <= W)"] = dict(attention=loop_attention(window_slack=1))
     parts = []
     for label, mut in mutations.items():
         other = ref.forward(mut.get("weights", w), mut.get("cfg", cfg), ids, mask,
