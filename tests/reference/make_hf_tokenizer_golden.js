@@ -57,6 +57,24 @@ const texts = [
   '▁already▁has▁metaspace and Ġbyte Ċlevel marks',
 ];
 
+// Plus 200 texts glued at random (a fixed-seed LCG) from pieces that stress the pipeline:
+// specials of each model, pieces that look like vocabulary marks, scripts, spaces, digits.
+const pool = ['a', 'b', 'Z', 'é', 'e\u0301', 'ß', 'İ', 'ſ', '日', '本', '한', 'ب', 'ع', '😀', '👍🏽', '\u200d', ' ', '  ',
+  '\t', '\n', '\r', '\r\n', '\u0085', '\ufeff', '\u00a0', '\u3000', '0', '1', '23', '456', '٣', "'s", "'T", "'LL", "'d",
+  "DON'T", '<|eot_id|>', '<|im_end|>', '<think>', '<s>', '</s>', '<bos>', '<start_of_turn>', '<end_of_turn>', '▁', 'Ġ',
+  '<0x0A>', '!', '?', '.', ',', '-', '_', '(', ')', '{', '}', '#', '$', '\\', '/', '`', '~', '\u0000', '\u0007', '\u001b',
+  'ǅ', 'Ω', 'ﬁ', 'x', 'hello', 'world', 'The', 'quick', '<|begin_of_text|>', '<unk>', '<pad>', '🇯🇵'];
+let seed = 12345;
+const next = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x80000000;
+};
+for (let i = 0; i < 200; i++) {
+  let s = '';
+  for (let k = 1 + Math.floor(next() * 30); k > 0; k--) s += pool[Math.floor(next() * pool.length)];
+  texts.push(s);
+}
+
 (async () => {
   fs.mkdirSync(out_dir, { recursive: true });
   for (const m of models) {
