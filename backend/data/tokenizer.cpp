@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "data/hf_tokenizer.h"
 #include "data/spm_shim.h"
 
 namespace droplora::data {
@@ -144,42 +146,16 @@ DroploraSpm* as_spm(void* handle) {
     return static_cast<DroploraSpm*>(handle);
 }
 
-// An optional JSON object file of the model folder: absent → nullopt; unreadable or malformed → Error.
-std::optional<json> read_json_object(const fs::path& file) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) return std::nullopt;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) fail(file.string(), "cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-        fail(file.string(), std::string("malformed JSON: ") + e.what());
-    }
-    if (!j.is_object()) fail(file.string(), "expected a JSON object, got " + std::string(j.type_name()));
-    return j;
-}
-
-std::optional<bool> get_bool(const json& j, const char* key, const fs::path& file) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_boolean()) fail(file.string(), std::string(key) + " must be true or false, got " + it->dump());
-    return it->get<bool>();
-}
-
-// bos/eos ids: an int, or (eos in newer configs) a list of ints whose first is the tokenizer's.
-std::optional<int64_t> get_token_id(const json& j, const char* key, const fs::path& file) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    if (it->is_number_integer()) return it->get<int64_t>();
-    if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) return (*it)[0].get<int64_t>();
-    fail(file.string(), std::string(key) + " must be a token id, got " + it->dump());
-}
-
 std::string error_text(const char* err) {
     return err[0] != '\0' ? std::string(err) : "unknown shim error";
+}
+
+bool is_llama_style_class(const std::string& cls) {
+    // transformers rebuilds the post-processor of these classes from add_bos_token / add_eos_token.
+    for (const char* c : {"LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
+                          "GemmaTokenizer", "GemmaTokenizerFast"})
+        if (cls == c) return true;
+    return false;
 }
 
 }  // namespace
@@ -187,63 +163,146 @@ std::string error_text(const char* err) {
 std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
     std::error_code ec;
     const bool is_dir = fs::is_directory(path, ec);
-    const fs::path model_file = is_dir ? fs::path(path) / "tokenizer.model" : fs::path(path);
-    if (!fs::exists(model_file, ec)) {
-        fail(model_file.string(),
-             is_dir ? "not found (the folder needs the sentencepiece tokenizer.model)" : "not found");
+    std::shared_ptr<Tokenizer> tok(new Tokenizer());
+    if (is_dir) {
+        tok->config_ = read_tokenizer_config(path);
+        const fs::path spm = fs::path(path) / "tokenizer.model", hf = fs::path(path) / "tokenizer.json";
+        if (fs::exists(spm, ec) || !fs::exists(hf, ec)) {
+            if (!fs::exists(spm, ec))
+                fail(spm.string(), "not found (the folder needs a sentencepiece tokenizer.model or a tokenizer.json)");
+            tok->load_sentencepiece(path, true);
+        } else {
+            tok->load_tokenizer_json(hf.string(), path);
+        }
+    } else if (fs::path(path).extension() == ".json") {
+        tok->load_tokenizer_json(path, "");
+    } else {
+        tok->load_sentencepiece(path, false);
     }
+
+    // Ids outside the model's embedding table would index past it; more rows than ids is normal.
+    const int64_t vocab = tok->vocab_size();
+    const std::string model_config = is_dir ? (fs::path(path) / "config.json").string() : std::string();
+    if (tok->config_.config_vocab_size && vocab > *tok->config_.config_vocab_size) {
+        fail(model_config, "the tokenizer (" + tok->model_path_ + ") has ids up to " + std::to_string(vocab - 1) +
+                               " but vocab_size is " + std::to_string(*tok->config_.config_vocab_size));
+    }
+    const std::string generation = is_dir ? (fs::path(path) / "generation_config.json").string() : std::string();
+    auto add_stop = [&](int64_t id, const std::string& file) {
+        if (id < 0 || id >= vocab)
+            fail(file, "eos_token_id " + std::to_string(id) + " is outside the tokenizer's vocabulary [0, " +
+                           std::to_string(vocab) + ")");
+        if (std::find(tok->stop_ids_.begin(), tok->stop_ids_.end(), id) == tok->stop_ids_.end())
+            tok->stop_ids_.push_back(id);
+    };
+    if (tok->eos_id_ >= 0) add_stop(tok->eos_id_, tok->model_path_);
+    for (int64_t id : tok->config_.generation_eos_ids) add_stop(id, generation);
+    for (int64_t id : tok->config_.config_eos_ids) add_stop(id, model_config);
+    return tok;
+}
+
+void Tokenizer::load_sentencepiece(const std::string& path, bool is_dir) {
+    std::error_code ec;
+    const fs::path model_file = is_dir ? fs::path(path) / "tokenizer.model" : fs::path(path);
+    if (!fs::exists(model_file, ec)) fail(model_file.string(), "not found");
     if (fs::is_directory(model_file, ec)) fail(model_file.string(), "is a folder, expected a sentencepiece model file");
 
     const ShimApi& api = shim();
     if (api.create == nullptr) fail(api.error_where, api.error_what);
 
-    std::shared_ptr<Tokenizer> tok(new Tokenizer());
-    tok->model_path_ = model_file.string();
+    model_path_ = model_file.string();
     char err[512] = {0};
-    tok->handle_ = api.create(tok->model_path_.c_str(), err, sizeof err);
-    if (tok->handle_ == nullptr) fail(tok->model_path_, error_text(err));
+    handle_ = api.create(model_path_.c_str(), err, sizeof err);
+    if (handle_ == nullptr) fail(model_path_, error_text(err));
 
-    DroploraSpm* spm = as_spm(tok->handle_);
+    DroploraSpm* spm = as_spm(handle_);
     const int64_t vocab = api.piece_size(spm);
-    tok->bos_id_ = api.bos_id(spm);
-    tok->eos_id_ = api.eos_id(spm);
-    tok->pad_id_ = api.pad_id(spm);
-    tok->unk_id_ = api.unk_id(spm);
+    bos_id_ = api.bos_id(spm);
+    eos_id_ = api.eos_id(spm);
+    pad_id_ = api.pad_id(spm);
+    unk_id_ = api.unk_id(spm);
 
-    std::string bos_source = tok->model_path_, eos_source = tok->model_path_;
+    std::string bos_source = model_path_, eos_source = model_path_;
     if (is_dir) {
-        const fs::path tok_config = fs::path(path) / "tokenizer_config.json";
-        if (auto j = read_json_object(tok_config)) {
-            if (auto v = get_bool(*j, "add_bos_token", tok_config)) tok->add_bos_ = *v;
-            if (auto v = get_bool(*j, "add_eos_token", tok_config)) tok->add_eos_ = *v;
-        }
+        if (config_.add_bos_token) add_bos_ = *config_.add_bos_token;
+        if (config_.add_eos_token) add_eos_ = *config_.add_eos_token;
         // config.json's ids win over the model's (what generation and the embeddings were trained with).
         const fs::path model_config = fs::path(path) / "config.json";
-        if (auto j = read_json_object(model_config)) {
-            for (auto [key, slot, source] : {std::tuple{"bos_token_id", &tok->bos_id_, &bos_source},
-                                             std::tuple{"eos_token_id", &tok->eos_id_, &eos_source}}) {
-                auto id = get_token_id(*j, key, model_config);
-                if (!id) continue;
-                if (*id < 0 || *id >= vocab) {
-                    fail(model_config.string(), std::string(key) + " " + std::to_string(*id) +
-                                                    " is outside the tokenizer's vocabulary [0, " +
-                                                    std::to_string(vocab) + ")");
-                }
-                *slot = *id;
-                *source = model_config.string();
+        for (auto [key, ids, slot, source] :
+             {std::tuple{"bos_token_id", &config_.config_bos_ids, &bos_id_, &bos_source},
+              std::tuple{"eos_token_id", &config_.config_eos_ids, &eos_id_, &eos_source}}) {
+            if (ids->empty()) continue;
+            const int64_t id = ids->front();
+            if (id < 0 || id >= vocab) {
+                fail(model_config.string(), std::string(key) + " " + std::to_string(id) +
+                                                " is outside the tokenizer's vocabulary [0, " + std::to_string(vocab) +
+                                                ")");
             }
+            *slot = id;
+            *source = model_config.string();
         }
     }
-    if (tok->add_bos_ && tok->bos_id_ < 0) fail(bos_source, "add_bos_token is on but no BOS token is defined");
-    if (tok->add_eos_ && tok->eos_id_ < 0) fail(eos_source, "add_eos_token is on but no EOS token is defined");
-    return tok;
+    if (add_bos_ && bos_id_ < 0) fail(bos_source, "add_bos_token is on but no BOS token is defined");
+    if (add_eos_ && eos_id_ < 0) fail(eos_source, "add_eos_token is on but no EOS token is defined");
+}
+
+void Tokenizer::load_tokenizer_json(const std::string& file, const std::string& dir) {
+    std::shared_ptr<const HfTokenizer> hf = HfTokenizer::load(file);
+    hf_ = hf;
+    model_path_ = file;
+    const int64_t vocab = hf->vocab_size();
+    const std::string tc = dir.empty() ? file : (fs::path(dir) / "tokenizer_config.json").string();
+    const std::string mc = dir.empty() ? file : (fs::path(dir) / "config.json").string();
+
+    // A named token must be one of the tokenizer's; config.json's ids stand in when no token is named.
+    auto resolve_token = [&](const std::string& token, const char* what) -> int64_t {
+        if (token.empty()) return -1;
+        const int64_t id = hf->token_to_id(token);
+        if (id < 0) fail(tc, std::string(what) + " '" + token + "' is not a token of " + file);
+        return id;
+    };
+    auto checked = [&](int64_t id, const char* key) {
+        if (id < 0 || id >= vocab)
+            fail(mc, std::string(key) + " " + std::to_string(id) + " is outside the tokenizer's vocabulary [0, " +
+                         std::to_string(vocab) + ")");
+        return id;
+    };
+    bos_id_ = resolve_token(config_.bos_token, "bos_token");
+    if (bos_id_ < 0 && !config_.config_bos_ids.empty()) bos_id_ = checked(config_.config_bos_ids.front(), "bos_token_id");
+    eos_id_ = resolve_token(config_.eos_token, "eos_token");
+    if (eos_id_ < 0 && !config_.config_eos_ids.empty()) eos_id_ = checked(config_.config_eos_ids.front(), "eos_token_id");
+    pad_id_ = resolve_token(config_.pad_token, "pad_token");
+    if (pad_id_ < 0 && config_.config_pad_id) pad_id_ = checked(*config_.config_pad_id, "pad_token_id");
+    unk_id_ = resolve_token(config_.unk_token, "unk_token");
+
+    hf_prefix_.assign(hf->prefix_ids().begin(), hf->prefix_ids().end());
+    hf_suffix_.assign(hf->suffix_ids().begin(), hf->suffix_ids().end());
+    if (is_llama_style_class(config_.tokenizer_class)) {
+        const bool bos = config_.add_bos_token.value_or(true), eos = config_.add_eos_token.value_or(false);
+        if (bos && bos_id_ < 0) fail(tc, "add_bos_token is on but no BOS token is defined");
+        if (eos && eos_id_ < 0) fail(tc, "add_eos_token is on but no EOS token is defined");
+        hf_prefix_ = bos ? std::vector<int64_t>{bos_id_} : std::vector<int64_t>{};
+        hf_suffix_ = eos ? std::vector<int64_t>{eos_id_} : std::vector<int64_t>{};
+    }
+    // The BOS/EOS policy other code reads: what the post-processor puts around a text.
+    add_bos_ = bos_id_ >= 0 && !hf_prefix_.empty() && hf_prefix_.back() == bos_id_;
+    add_eos_ = eos_id_ >= 0 && !hf_suffix_.empty() && hf_suffix_.front() == eos_id_;
 }
 
 Tokenizer::~Tokenizer() {
     if (handle_ != nullptr) shim().destroy(as_spm(handle_));
 }
 
+namespace {
+
+std::vector<int64_t> widen(const std::vector<int32_t>& ids) {
+    return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+}  // namespace
+
 std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
+    if (hf_) return widen(hf_->encode(text, false));
     const ShimApi& api = shim();
     char err[512] = {0};
     // Almost always enough (a piece covers at least one byte); the shim reports the exact need otherwise.
@@ -259,6 +318,13 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
 }
 
 std::vector<int64_t> Tokenizer::encode_with_specials(const std::string& text) const {
+    if (hf_) {
+        std::vector<int64_t> out = hf_prefix_;
+        const std::vector<int32_t> ids = hf_->encode(text, false);
+        out.insert(out.end(), ids.begin(), ids.end());
+        out.insert(out.end(), hf_suffix_.begin(), hf_suffix_.end());
+        return out;
+    }
     std::vector<int64_t> pieces = encode(text);
     std::vector<int64_t> out;
     out.reserve(pieces.size() + 2);
@@ -269,8 +335,19 @@ std::vector<int64_t> Tokenizer::encode_with_specials(const std::string& text) co
 }
 
 std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
-    const ShimApi& api = shim();
     const int64_t vocab = vocab_size();
+    if (hf_) {
+        std::vector<int32_t> narrow;
+        narrow.reserve(ids.size());
+        for (int64_t id : ids) {
+            if (id < 0 || id >= vocab || !hf_->has_id(static_cast<int32_t>(id)))
+                fail(model_path_, "cannot decode token id " + std::to_string(id) + ": not a token of the vocabulary [0, " +
+                                      std::to_string(vocab) + ")");
+            narrow.push_back(static_cast<int32_t>(id));
+        }
+        return hf_->decode(narrow);
+    }
+    const ShimApi& api = shim();
     std::vector<int32_t> narrow;
     narrow.reserve(ids.size());
     for (int64_t id : ids) {
@@ -295,12 +372,16 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 std::string Tokenizer::id_to_piece(int64_t id) const {
-    const ShimApi& api = shim();
     const int64_t vocab = vocab_size();
     if (id < 0 || id >= vocab) {
         fail(model_path_,
              "token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
     }
+    if (hf_) {
+        if (!hf_->has_id(static_cast<int32_t>(id))) fail(model_path_, "no token has id " + std::to_string(id));
+        return hf_->id_to_token(static_cast<int32_t>(id));
+    }
+    const ShimApi& api = shim();
     std::string piece(32, '\0');
     int64_t n = api.id_to_piece(as_spm(handle_), static_cast<int32_t>(id), piece.data(), piece.size() + 1);
     if (n > static_cast<int64_t>(piece.size())) {
@@ -314,7 +395,29 @@ std::string Tokenizer::id_to_piece(int64_t id) const {
 }
 
 int64_t Tokenizer::vocab_size() const {
+    if (hf_) return hf_->vocab_size();
     return shim().piece_size(as_spm(handle_));
+}
+
+std::string Tokenizer::kind() const {
+    if (!hf_) return "sentencepiece";
+    return hf_->byte_level() ? "tokenizer.json BPE (byte-level)" : "tokenizer.json BPE (sentencepiece-style)";
+}
+
+int64_t Tokenizer::token_to_id(const std::string& token) const {
+    if (hf_) return hf_->token_to_id(token);
+    // sentencepiece's shim has no reverse lookup; a scan is fine for the rare caller.
+    for (int64_t id = 0, n = vocab_size(); id < n; ++id)
+        if (id_to_piece(id) == token) return id;
+    return -1;
+}
+
+bool Tokenizer::is_special(int64_t id) const {
+    if (hf_) {
+        const HfAddedToken* a = id >= 0 && id <= INT32_MAX ? hf_->added_tokens().find_id(static_cast<int32_t>(id)) : nullptr;
+        return a != nullptr && a->special;
+    }
+    return id >= 0 && (id == bos_id_ || id == eos_id_ || id == pad_id_);
 }
 
 }  // namespace droplora::data
