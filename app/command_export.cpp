@@ -4,6 +4,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "common/error.h"
+#include "command_export_gguf.h"
 #include "io/export.h"
 
 namespace droplora::app {
@@ -16,9 +17,11 @@ int run_export(const CommandArgs& argv) {
                      "        (PeftModel.from_pretrained loads it; DropLoRA's masks are training-only).\n"
                      "merged: a Hugging Face model folder with W + s·B·A in the base model's dtype.\n"
                      "Every export is loaded back and compared with the in-memory model on a held-out\n"
-                     "batch; the check is printed and a mismatch exits non-zero.\n";
+                     "batch; the check is printed and a mismatch exits non-zero.\n"
+                     "\n" << gguf_export_help();
         return 0;
     }
+    if (is_gguf_export(argv)) return run_gguf_export(argv);
     Args args(argv, {"run", "checkpoint", "format", "out"});
     if (args.has("run") == args.has("checkpoint")) fail("export", "give exactly one of --run and --checkpoint");
     const std::string source = args.has("run") ? args.get("run") : args.get("checkpoint");

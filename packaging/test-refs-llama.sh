@@ -14,7 +14,14 @@ fi
 command -v npm >/dev/null || { echo "test-refs-llama.sh: npm not found (packaging/install-deps.sh installs nodejs/npm)" >&2; exit 1; }
 mkdir -p "$dir"
 [[ -f "$dir/package.json" ]] || echo '{"name": "droplora-test-llama", "private": true}' > "$dir/package.json"
-# No postinstall build: the prebuilt CPU binary is enough, and nothing is compiled here.
-NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix "$dir" --no-audit --no-fund -E "node-llama-cpp@$version"
+# Only this machine's prebuilt CPU binary (the optional CUDA/Vulkan/ARM builds are ~650 MB),
+# and no postinstall download or build: nothing is compiled here.
+case "$(uname -m)" in
+  x86_64) platform=linux-x64 ;;
+  aarch64) platform=linux-arm64 ;;
+  *) echo "test-refs-llama.sh: no prebuilt node-llama-cpp for $(uname -m)" >&2; exit 1 ;;
+esac
+NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix "$dir" --no-audit --no-fund --omit=optional -E \
+  "node-llama-cpp@$version" "@node-llama-cpp/$platform@$version"
 touch "$stamp"
 echo "node-llama-cpp $version installed in $dir"

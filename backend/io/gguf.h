@@ -75,6 +75,8 @@ struct GgufValue {
     bool operator==(const GgufValue& o) const;
 };
 
+using GgufMetadata = std::vector<std::pair<std::string, GgufValue>>;
+
 struct GgufTensorInfo {
     std::string name;
     GgmlType type = GgmlType::F32;
