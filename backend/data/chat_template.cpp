@@ -1,4 +1,5 @@
 #include "data/chat_template.h"
+#include "data/tokenizer_config.h"
 
 #include <filesystem>
 #include <fstream>
@@ -41,56 +42,14 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
     return jinja::render(*parsed_, vars, now);
 }
 
-namespace {
-
-std::optional<std::string> token_string(const nlohmann::json& cfg, const char* key, const std::string& where) {
-    if (!cfg.contains(key) || cfg[key].is_null()) return std::nullopt;
-    const nlohmann::json& v = cfg[key];
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-    fail(where, std::string(key) + " must be a string or an object with \"content\"");
-}
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) fail(p.string(), "cannot be read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-}  // namespace
-
 std::optional<ChatTemplate> load_chat_template(const std::string& model_dir) {
-    const fs::path dir(model_dir);
-    const fs::path cfg_path = dir / "tokenizer_config.json";
-    nlohmann::json cfg = nlohmann::json::object();
-    if (fs::exists(cfg_path)) {
-        try {
-            cfg = nlohmann::json::parse(read_text(cfg_path));
-        } catch (const nlohmann::json::exception& e) {
-            fail(cfg_path.string(), std::string("not valid JSON: ") + e.what());
-        }
-        if (!cfg.is_object()) fail(cfg_path.string(), "must be a JSON object");
-    }
-    const std::optional<std::string> bos = token_string(cfg, "bos_token", cfg_path.string());
-    const std::optional<std::string> eos = token_string(cfg, "eos_token", cfg_path.string());
-
-    const fs::path jinja_path = dir / "chat_template.jinja";
-    if (fs::exists(jinja_path)) return ChatTemplate(read_text(jinja_path), jinja_path.string(), bos, eos);
-    if (!cfg.contains("chat_template") || cfg["chat_template"].is_null()) return std::nullopt;
-    const nlohmann::json& t = cfg["chat_template"];
-    const std::string name = cfg_path.string() + " chat_template";
-    if (t.is_string()) return ChatTemplate(t.get<std::string>(), name, bos, eos);
-    if (t.is_array()) {
-        for (const auto& entry : t) {
-            if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-                entry["template"].is_string())
-                return ChatTemplate(entry["template"].get<std::string>(), name + " (default)", bos, eos);
-        }
-        fail(cfg_path.string(), "chat_template is a list without an entry named \"default\"");
-    }
-    fail(cfg_path.string(), "chat_template must be a string or a list of {name, template}");
+    // The one reader of tokenizer_config.json and chat_template.jinja (data/tokenizer_config.h).
+    const TokenizerConfig tc = read_tokenizer_config(model_dir);
+    if (!tc.has_chat_template()) return std::nullopt;
+    const auto token = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
+    std::string name = tc.chat_template_source;
+    if (fs::path(name).filename() == "tokenizer_config.json") name += " chat_template";
+    return ChatTemplate(tc.chat_template, name, token(tc.bos_token), token(tc.eos_token));
 }
 
 }  // namespace droplora::data

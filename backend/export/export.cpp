@@ -1,4 +1,5 @@
 #include "export/export.h"
+#include "export/export_folder.h"
 
 #include <cmath>
 #include <filesystem>
@@ -43,76 +44,6 @@ double batch_loss(model::LlamaModelImpl& net, const data::Batch& b, const c10::D
     net.eval();
     auto logits = net.forward(b.input_ids.to(device), b.attention_mask.to(device));
     return model::causal_lm_loss(logits, b.labels.to(device)).item<double>();
-}
-
-// A run folder's newest checkpoint that verifies (saying which newer ones were
-// passed over), or the checkpoint folder itself.
-std::string resolve_checkpoint(const std::string& source, const std::function<void(const std::string&)>& say) {
-    if (run_folder::is_checkpoint_folder(source)) {
-        const std::string why = run_folder::checkpoint_problem(source);
-        if (!why.empty()) fail(source, "is not a loadable checkpoint: " + why);
-        return source;
-    }
-    if (!fs::is_directory(source)) fail(source, "is neither a run folder nor a checkpoint folder");
-    std::vector<std::string> skipped;
-    const run_folder::Checkpoint ckpt = run_folder::newest_good_checkpoint(source, &skipped);
-    for (const auto& why : skipped) say("skipped a damaged checkpoint: " + why);
-    if (ckpt.dir.empty()) {
-        if (!skipped.empty()) fail(source, "no checkpoint verifies (newest: " + skipped.front() + ")");
-        fail(source, "has no checkpoint yet (checkpoints/step-*/)");
-    }
-    return ckpt.dir;
-}
-
-// Files an export of ours writes; a folder holding nothing else is one of our exports.
-bool is_export_file(const std::string& name) {
-    static const std::set<std::string> names = {
-        "adapter_config.json", "adapter_model.safetensors", "config.json", "model.safetensors",
-        "model.safetensors.index.json", "tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-        "special_tokens_map.json", "generation_config.json", "chat_template.jinja", "Modelfile",
-        "adapter.gguf", "model.gguf"};
-    if (names.count(name)) return true;
-    return name.rfind("model-", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0;
-}
-
-// Exports never delete what they did not create. `out` must not be empty, the
-// current folder, the run folder or a folder above it; an existing non-empty
-// `out` is replaced only with `replace` and only when it holds nothing but an
-// earlier export's files.
-void check_output_folder(const std::string& out_dir, const std::string& source, bool replace) {
-    if (out_dir.empty()) fail("--out", "is empty; name the folder to write the export into");
-    std::error_code ec;
-    const fs::path out = fs::weakly_canonical(fs::absolute(out_dir), ec).lexically_normal();
-    const fs::path cwd = fs::weakly_canonical(fs::current_path(ec), ec);
-    const fs::path src = fs::weakly_canonical(fs::absolute(source), ec).lexically_normal();
-    const auto is_within = [](const fs::path& inner, const fs::path& outer) {
-        const auto rel = inner.lexically_relative(outer);
-        return !rel.empty() && *rel.begin() != "..";
-    };
-    if (out == out.root_path()) fail(out_dir, "is the file system's root; choose a new folder for the export");
-    if (is_within(cwd, out)) fail(out_dir, "is the current folder or a folder above it; choose a new folder for the export");
-    if (is_within(src, out))
-        fail(out_dir, "is the run or checkpoint folder being exported, or a folder above it; choose a new folder");
-    if (!fs::exists(out, ec)) return;
-    if (!fs::is_directory(out, ec)) fail(out_dir, "exists and is not a folder");
-    std::vector<std::string> foreign;
-    for (const auto& e : fs::directory_iterator(out, ec))
-        if (!e.is_regular_file(ec) || !is_export_file(e.path().filename().string()))
-            foreign.push_back(e.path().filename().string());
-    const bool empty = fs::is_empty(out, ec);
-    if (empty) return;
-    if (!foreign.empty())
-        fail(out_dir, "is not empty and holds files that are not an export (" + foreign.front() +
-                          (foreign.size() > 1 ? ", …" : "") + "); choose a new folder");
-    if (!replace) fail(out_dir, "already holds an export; use --force to replace it, or choose a new folder");
-}
-
-// Moves a finished export folder over `out_dir` (empty, or an earlier export: checked before).
-void move_into_place(const fs::path& tmp, const std::string& out_dir) {
-    std::error_code ec;
-    fs::remove_all(out_dir, ec);
-    if (ec) fail(out_dir, "cannot replace the earlier export: " + ec.message());
-    files::rename_into_place(tmp.string(), out_dir);
 }
 
 DType stored_dtype(const std::string& model_dir) {
@@ -181,11 +112,7 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
     };
     check_output_folder(out_dir, source, options.replace);
     const std::string ckpt = resolve_checkpoint(source, say);
-    // The run folder is ours while we read it: no training may replace the checkpoint meanwhile.
-    const std::string run_dir = run_folder::is_checkpoint_folder(source) ? fs::path(ckpt).parent_path().parent_path().string()
-                                                                         : source;
-    std::unique_ptr<run_folder::Lock> lock;
-    if (run_folder::is_run_folder(run_dir)) lock = std::make_unique<run_folder::Lock>(run_dir, "export");
+    const auto lock = lock_source_run(source, ckpt);
     say("exporting " + ckpt);
     config::RunConfig cfg = config::load_run_config(run_folder::join(ckpt, run_folder::kConfig));
     train::Session session = train::build_session(cfg, say);

@@ -1,4 +1,8 @@
 #include "export/gguf_export.h"
+#include "adapters/lora_adapter.h"
+#include "export/export_folder.h"
+#include "common/files.h"
+#include "train/run_folder.h"
 
 #include <algorithm>
 #include <cmath>
@@ -44,14 +48,6 @@ std::vector<float> to_floats(const torch::Tensor& t) {
 std::vector<int64_t> ggml_dims(const torch::Tensor& t) {
     std::vector<int64_t> ne(t.sizes().rbegin(), t.sizes().rend());
     return ne;
-}
-
-std::string resolve_checkpoint(const std::string& source) {
-    if (fs::exists(fs::path(source) / "trainer_state.json")) return source;
-    if (!fs::is_directory(source)) fail(source, "is neither a run folder nor a checkpoint folder");
-    const std::string latest = train::latest_checkpoint(source);
-    if (latest.empty()) fail(source, "has no checkpoint yet (checkpoints/step-*/)");
-    return latest;
 }
 
 // The merged model's tensors: 2-D weights in `type` (token embeddings included),
@@ -101,7 +97,7 @@ double plan_adapter(const model::LlamaModelImpl& net, std::vector<Planned>* out,
     double alpha = 0;
     for (const auto& [name, lin] : net.named_linears()) {
         if (!lin->has_adapter()) continue;
-        const auto& ad = lin->adapter;
+        const adapters::LoraAdapter ad = adapters::lora_of(*lin);
         const auto& o = ad->options();
         if (alpha == 0) alpha = o.alpha;
         if (o.alpha != alpha) fail(where, "adapters with different lora_alpha cannot share one GGUF adapter.lora.alpha");
@@ -143,28 +139,13 @@ double error_ratio(GgmlType type, const std::vector<float>& meant, const std::ve
     return worst;
 }
 
-// Files an earlier export leaves; a folder holding anything else is not replaced.
-bool is_earlier_export(const fs::path& dir) {
-    static const std::set<std::string> ours = {"model.gguf", "adapter.gguf", "Modelfile"};
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        if (!ours.count(e.path().filename().string())) return false;
-    return !ec;
-}
 
 GgufExportReport write_and_verify(const std::string& out_dir, const std::string& file_name, const io::GgufMetadata& kv,
                                   const std::vector<Planned>& planned, const std::string& modelfile, bool replace,
                                   const GgufLog& say) {
     const fs::path final_dir(out_dir);
     std::error_code ec;
-    if (fs::exists(final_dir, ec)) {
-        if (!fs::is_directory(final_dir, ec)) fail(out_dir, "exists and is not a folder");
-        if (!fs::is_empty(final_dir, ec) && !replace)
-            fail(out_dir, "is not empty; choose a new folder, or --force to replace an earlier GGUF export");
-        if (!is_earlier_export(final_dir))
-            fail(out_dir, "holds more than an earlier GGUF export (model.gguf, adapter.gguf, Modelfile); not replaced");
-    }
-    const fs::path tmp = final_dir.string() + ".tmp";
+    const fs::path tmp = final_dir.lexically_normal().string() + ".tmp";
     fs::remove_all(tmp, ec);
     fs::create_directories(tmp, ec);
     if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
@@ -174,13 +155,8 @@ GgufExportReport write_and_verify(const std::string& out_dir, const std::string&
             tensors.push_back({p.name, p.type, p.ne, io::encode_values(p.type, p.values.data(), p.values.size(), p.name)});
         io::write_gguf((tmp / file_name).string(), kv, tensors);
         tensors.clear();
-        std::ofstream mf(tmp / "Modelfile", std::ios::binary);
-        mf << modelfile;
-        mf.close();
-        if (!mf) fail((tmp / "Modelfile").string(), "write failed");
-        fs::remove_all(final_dir, ec);
-        fs::rename(tmp, final_dir, ec);
-        if (ec) fail(out_dir, "cannot move the export into place: " + ec.message());
+        files::write_file_atomic((tmp / "Modelfile").string(), modelfile);
+        move_into_place(tmp, out_dir);
     } catch (...) {
         fs::remove_all(tmp, ec);
         throw;
@@ -261,11 +237,13 @@ GgufExportReport export_gguf(const std::string& source, GgufKind kind, const std
     auto say = [&](const std::string& s) {
         if (log) log(s);
     };
-    const std::string ckpt = resolve_checkpoint(source);
+    check_output_folder(out_dir, source, options.replace);
+    const std::string ckpt = resolve_checkpoint(source, say);
+    const auto lock = lock_source_run(source, ckpt);
     say("exporting " + ckpt);
-    const config::RunConfig cfg = config::load_run_config((fs::path(ckpt) / "config.yaml").string());
+    const config::RunConfig cfg = config::load_run_config(run_folder::join(ckpt, run_folder::kConfig));
     train::Session session = train::build_session(cfg, say);
-    train::load_trainable_state(session, (fs::path(ckpt) / "trainable.safetensors").string());
+    train::load_trainable_state(session, run_folder::join(ckpt, run_folder::kTrainable));
     const std::string where = (fs::path(cfg.model) / "config.json").string();
     std::string name = fs::path(source).filename().string();
     if (name.empty()) name = fs::path(source).parent_path().filename().string();
@@ -300,6 +278,7 @@ GgufExportReport convert_model_to_gguf(const std::string& model_dir, const std::
     auto say = [&](const std::string& s) {
         if (log) log(s);
     };
+    check_output_folder(out_dir, model_dir, options.replace);
     model::LoadOptions lo;
     lo.log = say;
     auto net = model::load_llama(model_dir, lo);
