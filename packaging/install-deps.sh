@@ -9,6 +9,7 @@ packages=(
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   xvfb xauth
+  clang libclang-rt-14-dev  # the libFuzzer targets (packaging/fuzz.sh)
 )
 # --reference: the Python tools that regenerate the golden test fixtures
 # (tests/reference/); CI does not need them, the goldens are committed.

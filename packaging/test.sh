@@ -6,3 +6,5 @@ cd "$root"
 bash packaging/build.sh
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800
+# A short fuzzing run of every libFuzzer target (CONTRIBUTING.md, "Fuzzing").
+bash packaging/fuzz.sh --smoke
