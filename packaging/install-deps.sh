@@ -11,6 +11,7 @@ packages=(
   libpcre2-dev libicu-dev
   nodejs npm
   xvfb xauth
+  clang libclang-rt-14-dev  # the libFuzzer targets (packaging/fuzz.sh)
 )
 # --reference: the Python tools that regenerate the golden test fixtures
 # (tests/reference/); CI does not need them, the goldens are committed.

@@ -9,3 +9,5 @@ bash packaging/test-refs-tokenizers.sh
 bash packaging/test-refs-llama.sh  # llama.cpp (node-llama-cpp) for tests/test_gguf.cpp
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800
+# A short fuzzing run of every libFuzzer target (CONTRIBUTING.md, "Fuzzing").
+bash packaging/fuzz.sh --smoke

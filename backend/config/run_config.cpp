@@ -487,7 +487,15 @@ const std::vector<std::string>& known_keys() {
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& where, const std::string& base_dir) {
     YAML::Node root;
     try {
-        root = YAML::Load(yaml_text);
+        // LoadAll, not Load: Load silently ignores everything after a second '---'
+        // (an empty document there ignores nothing and is allowed).
+        const std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
+        for (std::size_t i = 1; i < docs.size(); ++i) {
+            if (docs[i].IsNull()) continue;
+            fail(at_line(where, docs[i].Mark().line),
+                 "a second YAML document (after '---'): a run file holds one mapping; merge the two or use two files");
+        }
+        if (!docs.empty()) root = docs[0];
     } catch (const YAML::ParserException& e) {
         fail(at_line(where, e.mark.line), "malformed YAML: " + e.msg);
     } catch (const YAML::Exception& e) {

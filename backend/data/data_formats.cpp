@@ -19,13 +19,17 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace droplora::data {
 namespace {
@@ -118,12 +122,118 @@ size_t invalid_utf8_at(const std::string& s) {
     return std::string::npos;
 }
 
-// nlohmann's message without its "[json.exception...] parse error at line 1, column 5: " prefix.
-std::string parse_error_text(const json::parse_error& e) {
+constexpr size_t kShownBytes = 80;  // how much of a (possibly huge) input a message echoes
+
+// Text from the file for a one-line message: control characters escaped, cut
+// after kShownBytes with its full size said.
+std::string shown(const std::string& s) {
+    std::string out = escape_control_chars(s, false, kShownBytes);
+    if (s.size() > kShownBytes) out += " (" + std::to_string(s.size()) + " bytes)";
+    return out;
+}
+
+// nlohmann's message without its "[json.exception...] parse error at line 1, column 5: " prefix,
+// the text it last read cut to kShownBytes (it echoes a whole 50 MB string token otherwise), and
+// the byte offset of the error in `what` (a line, or the file).
+std::string parse_error_text(const json::parse_error& e, const char* what = "line") {
     std::string msg = e.what();
     size_t p = msg.find("column ");
     if (p != std::string::npos) p = msg.find(": ", p);
-    return p == std::string::npos ? msg : msg.substr(p + 2);
+    if (p != std::string::npos) msg = msg.substr(p + 2);
+    const std::string mark = "; last read: '";
+    if (const size_t at = msg.find(mark); at != std::string::npos) {
+        std::string read = msg.substr(at + mark.size());
+        if (!read.empty() && read.back() == '\'') read.pop_back();
+        msg = msg.substr(0, at + mark.size()) + shown(read) + "'";
+    }
+    return escape_control_chars(msg, false, 400) + " (at byte " + std::to_string(e.byte) + " of the " + what + ")";
+}
+
+// A key repeated inside one JSON object (nlohmann keeps only the last value).
+struct DuplicateKey {
+    // From the parsed value's root to the object: a member key, or a list index when is_index.
+    struct Step {
+        bool is_index = false;
+        size_t index = 0;
+        std::string key;
+    };
+    std::vector<Step> path;
+    std::string key;
+};
+
+// "messages[0].content"-style text for path[from..].
+std::string path_text(const std::vector<DuplicateKey::Step>& path, size_t from) {
+    std::string out;
+    for (size_t i = from; i < path.size(); ++i) {
+        if (path[i].is_index)
+            out += "[" + std::to_string(path[i].index) + "]";
+        else
+            out += (out.empty() ? "" : ".") + shown(path[i].key);
+    }
+    return out;
+}
+
+std::string duplicate_text(const DuplicateKey& d, size_t from) {
+    const std::string where = path_text(d.path, from);
+    return "key \"" + shown(d.key) + "\" appears more than once" + (where.empty() ? "" : " in " + where) +
+           " (JSON would keep only the last one)";
+}
+
+// json::parse that also records every key repeated within an object.
+json parse_recording_duplicates(const std::string& text, std::vector<DuplicateKey>* duplicates) {
+    struct Frame {
+        bool object = false;
+        DuplicateKey::Step step;  // where this container sits in its parent
+        std::set<std::string> keys;
+        std::string key;  // objects: the last key seen
+        size_t items = 0;  // lists: items so far
+    };
+    std::vector<Frame> stack;
+    const auto next_step = [&stack] {
+        DuplicateKey::Step step;
+        if (stack.empty()) return step;
+        Frame& top = stack.back();
+        if (top.object) {
+            step.key = top.key;
+        } else {
+            step.is_index = true;
+            step.index = top.items++;
+        }
+        return step;
+    };
+    const json::parser_callback_t callback = [&](int, json::parse_event_t event, json& parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start:
+            case json::parse_event_t::array_start: {
+                Frame f;
+                f.object = event == json::parse_event_t::object_start;
+                f.step = next_step();
+                stack.push_back(std::move(f));
+                break;
+            }
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                if (!stack.empty()) stack.pop_back();
+                break;
+            case json::parse_event_t::key: {
+                Frame& top = stack.back();
+                const std::string& key = parsed.get_ref<const std::string&>();
+                if (!top.keys.insert(key).second) {
+                    DuplicateKey d;
+                    for (size_t i = 1; i < stack.size(); ++i) d.path.push_back(stack[i].step);
+                    d.key = key;
+                    duplicates->push_back(std::move(d));
+                }
+                top.key = key;
+                break;
+            }
+            case json::parse_event_t::value:
+                next_step();
+                break;
+        }
+        return true;
+    };
+    return json::parse(text, callback);
 }
 
 std::string described_type(const json& v) {
@@ -151,7 +261,7 @@ Format detect_format(const json& obj) {
 std::string key_list(const json& obj) {
     std::string keys;
     for (auto it = obj.begin(); it != obj.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
-    return "{" + keys + "}";
+    return "{" + shown(keys) + "}";
 }
 
 Row alpaca_row(const json& obj) {
@@ -191,7 +301,7 @@ Row chat_row(const json& obj) {
         }
         const std::string& r = role->get_ref<const std::string&>();
         if (r != "system" && r != "user" && r != "assistant") {
-            throw RowProblem(at + ".role '" + r + "' is not system, user or assistant");
+            throw RowProblem(at + ".role '" + shown(r) + "' is not system, user or assistant");
         }
         has_assistant = has_assistant || r == "assistant";
         row.messages.push_back({r, content->get<std::string>()});
@@ -289,10 +399,15 @@ void read_json_lines(const std::string& path, const std::string& content, RowCol
         if (is_blank(lines[i])) continue;
         const std::string source = path + ":" + std::to_string(i + 1);
         json value;
+        std::vector<DuplicateKey> duplicates;
         try {
-            value = json::parse(lines[i]);
+            value = parse_recording_duplicates(lines[i], &duplicates);
         } catch (const json::parse_error& e) {
             rows.bad_row(source, "invalid JSON: " + parse_error_text(e));
+            continue;
+        }
+        if (!duplicates.empty()) {
+            rows.bad_row(source, duplicate_text(duplicates.front(), 0));
             continue;
         }
         rows.add_json(source, value);
@@ -341,8 +456,9 @@ std::vector<size_t> element_lines(const std::string& text, bool root_is_array) {
 
 void read_json_document(const std::string& path, const std::string& content, RowCollector& rows) {
     json doc;
+    std::vector<DuplicateKey> duplicates;
     try {
-        doc = json::parse(content);
+        doc = parse_recording_duplicates(content, &duplicates);
     } catch (const json::parse_error& e) {
         const size_t first = content.find_first_not_of(" \t\r\n");
         if (first != std::string::npos && content[first] == '{') {
@@ -351,30 +467,48 @@ void read_json_document(const std::string& path, const std::string& content, Row
         }
         const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, content.size());
         const size_t line = 1 + std::count(content.begin(), content.begin() + upto, '\n');
-        fail(path + ":" + std::to_string(line), "invalid JSON: " + parse_error_text(e));
+        fail(path + ":" + std::to_string(line), "invalid JSON: " + parse_error_text(e, "file"));
     }
     const json* list = nullptr;
+    std::string list_key;  // its key in the root object
     bool root_is_array = false;
     if (doc.is_array()) {
         list = &doc;
         root_is_array = true;
     } else if (doc.is_object() && detect_format(doc) != Format::Auto) {
-        rows.add_json(path + ":1", doc);  // one row on its own
+        if (!duplicates.empty()) {  // one row on its own
+            rows.bad_row(path + ":1", duplicate_text(duplicates.front(), 0));
+            return;
+        }
+        rows.add_json(path + ":1", doc);
         return;
     } else if (doc.is_object()) {
-        for (const auto& member : doc) {
-            if (!member.is_array()) continue;
+        for (auto member = doc.begin(); member != doc.end(); ++member) {
+            if (!member->is_array()) continue;
             if (list)
                 fail(path, "the object has more than one list; expected one list of rows (like {\"data\": [...]})");
-            list = &member;
+            list = &*member;
+            list_key = member.key();
         }
     }
     if (!list) fail(path, "expected an array of rows, or an object with one list of rows (like {\"data\": [...]})");
+    // A duplicate inside a row makes that row bad; one anywhere else spoils the file.
+    const size_t row_depth = root_is_array ? 0 : 1;  // path index of the row number
+    std::map<size_t, const DuplicateKey*> bad_rows;
+    for (const DuplicateKey& d : duplicates) {
+        const bool in_row = d.path.size() > row_depth && d.path[row_depth].is_index &&
+                            (root_is_array || (!d.path[0].is_index && d.path[0].key == list_key));
+        if (!in_row) fail(path, duplicate_text(d, 0));
+        bad_rows.emplace(d.path[row_depth].index, &d);  // keeps the first one of each row
+    }
     const std::vector<size_t> lines = element_lines(content, root_is_array);
     const bool lines_known = lines.size() == list->size();
     for (size_t i = 0; i < list->size(); ++i) {
         const std::string at = lines_known ? std::to_string(lines[i]) : "#" + std::to_string(i);
-        rows.add_json(path + ":" + at, (*list)[i]);
+        if (const auto bad = bad_rows.find(i); bad != bad_rows.end())
+            rows.bad_row(path + ":" + at, duplicate_text(*bad->second, row_depth + 1));
+        else
+            rows.add_json(path + ":" + at, (*list)[i]);
     }
 }
 
@@ -415,6 +549,9 @@ void read_text_documents(const std::string& path, const std::string& content, Ro
 }  // namespace
 
 LoadedRows load_rows(const std::string& path, const LoadOptions& opts) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        fail(path, "is a folder, expected a data file (.jsonl, .json or .txt)");
     const std::string ext = lower_extension(path);
     if (ext != "jsonl" && ext != "ndjson" && ext != "json" && ext != "txt") {
         fail(path, (ext.empty() ? std::string("no file extension") : "unknown file extension '." + ext + "'") +

@@ -37,13 +37,26 @@ bool safe_relative_name(const std::string& name) {
 
 }  // namespace
 
+void require_model_folder(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(dir, ec);
+    if (fs::is_directory(st)) return;
+    if (dir.empty()) fail("model", "no model folder given");
+    if (!fs::exists(st))
+        fail(dir, "does not exist (expected a Hugging Face model folder: config.json, model.safetensors, "
+                  "tokenizer.model)");
+    fail(dir, std::string(fs::is_regular_file(st) ? "is a file" : "is not a folder") +
+                  ", expected a Hugging Face model folder (config.json, model.safetensors, tokenizer.model)");
+}
+
 CheckpointFiles CheckpointFiles::open(const std::string& model_dir) {
     namespace fs = std::filesystem;
     CheckpointFiles ckpt;
     ckpt.dir_ = model_dir;
     std::error_code ec;
     const fs::path dir(model_dir);
-    if (!fs::is_directory(dir, ec)) fail(model_dir, "not a folder (or it does not exist)");
+    require_model_folder(model_dir);
     const std::string single = (dir / "model.safetensors").string();
     const std::string index_path = (dir / "model.safetensors.index.json").string();
 

@@ -13,6 +13,11 @@
 
 namespace droplora::io {
 
+// Throws Error("<dir>: ...") unless `dir` is a folder: "is a file, expected a
+// model folder ...", "does not exist", ... Commands call it before anything
+// reads the folder (else a file reaches the tokenizer: "not a sentencepiece model").
+void require_model_folder(const std::string& dir);
+
 // A Hugging Face checkpoint folder: model.safetensors, or a sharded checkpoint
 // described by model.safetensors.index.json ({"weight_map": {tensor: file}}).
 // Every shard is opened and validated; every tensor in the weight map must be
