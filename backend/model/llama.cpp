@@ -55,19 +55,30 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
 }  // namespace
 
 AttentionImpl::AttentionImpl(const LlamaConfig& cfg)
-    : heads_(cfg.num_attention_heads), kv_heads_(cfg.num_key_value_heads), head_dim_(cfg.head_dim) {
+    : heads_(cfg.num_attention_heads), kv_heads_(cfg.num_key_value_heads), head_dim_(cfg.head_dim),
+      eps_(cfg.rms_norm_eps) {
     const int64_t H = cfg.hidden_size;
-    q_proj = register_module("q_proj", Linear(H, heads_ * head_dim_, cfg.attention_bias));
-    k_proj = register_module("k_proj", Linear(H, kv_heads_ * head_dim_, cfg.attention_bias));
-    v_proj = register_module("v_proj", Linear(H, kv_heads_ * head_dim_, cfg.attention_bias));
-    o_proj = register_module("o_proj", Linear(heads_ * head_dim_, H, cfg.attention_bias));
+    q_proj = register_module("q_proj", Linear(H, heads_ * head_dim_, cfg.qkv_bias));
+    k_proj = register_module("k_proj", Linear(H, kv_heads_ * head_dim_, cfg.qkv_bias));
+    v_proj = register_module("v_proj", Linear(H, kv_heads_ * head_dim_, cfg.qkv_bias));
+    o_proj = register_module("o_proj", Linear(heads_ * head_dim_, H, cfg.o_bias));
+    if (cfg.qk_norm) {
+        q_norm = register_parameter("q_norm", torch::ones({head_dim_}), false);
+        k_norm = register_parameter("k_norm", torch::ones({head_dim_}), false);
+    }
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCache* cache, int64_t layer) {
     const int64_t B = x.size(0), T = x.size(1);
-    auto q = q_proj->forward(x).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, h, T, d]
-    auto k = k_proj->forward(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, kv, T, d]
+    auto q = q_proj->forward(x).view({B, T, heads_, head_dim_});     // [B, T, h, d]
+    auto k = k_proj->forward(x).view({B, T, kv_heads_, head_dim_});  // [B, T, kv, d]
+    if (q_norm.defined()) {  // Qwen3: every head normalised over d, before RoPE
+        q = rms_norm(q, q_norm, eps_);
+        k = rms_norm(k, k_norm, eps_);
+    }
+    q = q.transpose(1, 2);                                                            // [B, h, T, d]
+    k = k.transpose(1, 2);                                                            // [B, kv, T, d]
     auto v = v_proj->forward(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, kv, T, d]
     q = apply_rope(q, cos, sin);
     k = apply_rope(k, cos, sin);
@@ -154,15 +165,19 @@ torch::Tensor LlamaModelImpl::hidden_states(const torch::Tensor& input_ids, cons
     auto cos = emb.cos().to(h.scalar_type());
     auto sin = emb.sin().to(h.scalar_type());
 
-    // Additive mask [B, 1, T, total]: causal, plus padded keys. A finite minimum
-    // (not −inf) keeps fully padded rows finite, as transformers does.
+    // Additive mask [B, 1, T, total]: causal, plus padded keys, plus (Mistral)
+    // the sliding window: key j visible from query i only when i − j < W. A
+    // finite minimum (not −inf) keeps fully masked rows finite, as transformers does.
     torch::Tensor mask;
     const bool padded = attention_mask.defined();
-    if (T > 1 || padded) {
+    const bool windowed = cfg_.sliding_window && total > *cfg_.sliding_window;
+    if (T > 1 || padded || windowed) {
         auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
         auto q_pos = torch::arange(past, total, fopts.dtype(torch::kInt64)).unsqueeze(1);  // [T, 1]
         auto k_pos = torch::arange(0, total, fopts.dtype(torch::kInt64)).unsqueeze(0);     // [1, total]
-        auto allowed = (k_pos <= q_pos).unsqueeze(0).unsqueeze(0);                         // [1, 1, T, total]
+        auto visible = k_pos <= q_pos;                                                     // [T, total]
+        if (windowed) visible = visible & (q_pos - k_pos < *cfg_.sliding_window);
+        auto allowed = visible.unsqueeze(0).unsqueeze(0);                                  // [1, 1, T, total]
         if (padded) {
             auto keys_valid = attention_mask.to(device).to(torch::kBool);  // [B, total] (past included)
             if (keys_valid.size(1) != total) keys_valid = keys_valid.narrow(1, keys_valid.size(1) - total, total);
@@ -212,6 +227,11 @@ std::vector<std::pair<std::string, torch::Tensor>> LlamaModelImpl::hf_state() co
         const std::string p = "model.layers." + std::to_string(i) + ".";
         out.emplace_back(p + "input_layernorm.weight", layers[i]->input_layernorm);
         out.emplace_back(p + "post_attention_layernorm.weight", layers[i]->post_attention_layernorm);
+        const auto& a = layers[i]->self_attn;
+        if (a->q_norm.defined()) {
+            out.emplace_back(p + "self_attn.q_norm.weight", a->q_norm);
+            out.emplace_back(p + "self_attn.k_norm.weight", a->k_norm);
+        }
     }
     for (const auto& [name, lin] : named_linears()) {
         out.emplace_back(name + ".weight", lin->weight);

@@ -1,14 +1,17 @@
-// The LLaMA-family decoder (LlamaForCausalLM / MistralForCausalLM) in LibTorch,
-// with Hugging Face's semantics (docs/formats.md §1):
+// The LLaMA-family decoder (LlamaForCausalLM / MistralForCausalLM /
+// Qwen2ForCausalLM / Qwen3ForCausalLM) in LibTorch, with Hugging Face's
+// semantics (docs/formats.md §1, docs/model-architectures.md):
 //
 //   h0 = embed_tokens[ids]                                          [B, T, H]
 //   per layer:  a = h + o_proj(attn(rms_norm(h)))                   [B, T, H]
 //               h = a + down_proj(silu(gate_proj(n)) · up_proj(n)),  n = rms_norm(a)
 //   logits = lm_head(rms_norm(h)) in fp32                            [B, T, V]
 //
-// attn: q [B, heads, T, d], k/v [B, kv_heads, T, d] with rotate-half RoPE on
-// q and k, k/v repeated to the query heads (GQA), causal + padding mask,
-// softmax in fp32. Every projection is a model::Linear an adapter can hang on,
+// attn: q [B, heads, T, d], k/v [B, kv_heads, T, d] (Qwen3: each head of q and
+// k RMS-normalised over d first) with rotate-half RoPE on q and k, k/v
+// repeated to the query heads (GQA), causal + padding mask (Mistral: + the
+// sliding window, key j visible from query i when i − j < W), softmax in fp32.
+// Biases: q/k/v and o as config.json says (Qwen2: q/k/v only). Every projection is a model::Linear an adapter can hang on,
 // addressable by its Hugging Face name (model.layers.N.self_attn.q_proj, ...).
 #pragma once
 
@@ -46,9 +49,11 @@ public:
                           const torch::Tensor& mask, KVCache* cache, int64_t layer);
 
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+    torch::Tensor q_norm, k_norm;  // [d], Qwen3 only (undefined otherwise)
 
 private:
     int64_t heads_, kv_heads_, head_dim_;
+    double eps_;
 };
 TORCH_MODULE(Attention);
 

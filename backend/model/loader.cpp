@@ -9,12 +9,13 @@
 #include "common/error.h"
 #include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
+#include "model/tensor_layout.h"
 
 namespace droplora::model {
 
 namespace {
 
-std::string shape_str(at::IntArrayRef s) {
+std::string shape_str(const std::vector<int64_t>& s) {
     std::string out = "[";
     for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
     return out + "]";
@@ -22,31 +23,33 @@ std::string shape_str(at::IntArrayRef s) {
 
 }  // namespace
 
-LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options) {
-    namespace fs = std::filesystem;
-    if (!fs::is_directory(model_dir)) fail(model_dir, "not a folder (expected a Hugging Face model folder)");
-    const LlamaConfig cfg = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
-    const io::CheckpointFiles ckpt = io::CheckpointFiles::open(model_dir);
+namespace {
 
-    LlamaModel model(cfg);
-    torch::NoGradGuard no_grad;
-    std::set<std::string> used;
-    for (auto& [name, target] : model->hf_state()) {
+// Every tensor config.json implies must be in the checkpoint with that shape,
+// and the checkpoint may hold nothing else (old RoPE buffers and a tied
+// model's stored lm_head aside). Headers only: nothing is allocated yet, so a
+// typo such as hidden_size 40960 is a one-line error, not a 12 GB allocation.
+void check_layout(const LlamaConfig& cfg, const io::CheckpointFiles& ckpt, const std::string& model_dir,
+                  const LoadOptions& options) {
+    std::set<std::string> expected;
+    auto check = [&](const TensorSpec& spec) {
         const io::SafetensorsFile* file = nullptr;
-        const io::TensorInfo* info = ckpt.find(name, &file);
-        if (!info) fail(model_dir, "tensor '" + name + "' is missing from the checkpoint");
-        if (at::IntArrayRef(info->shape) != target.sizes())
-            fail(file->path(), "tensor '" + name + "' has shape " + shape_str(info->shape) + " but config.json implies " +
-                                   shape_str(target.sizes()));
-        target.set_data(io::load_tensor(*file, *info).to(options.device, options.dtype));
-        used.insert(name);
-    }
-    model->to(options.device);  // buffers (inv_freq) follow; weights are already there
+        const io::TensorInfo* info = ckpt.find(spec.name, &file);
+        if (!info)
+            fail(model_dir, "tensor '" + spec.name + "' that config.json implies (" + cfg.architecture + ", " +
+                                std::to_string(cfg.num_hidden_layers) + " layers) is missing from the checkpoint");
+        if (info->shape != spec.shape)
+            fail(file->path(), "tensor '" + spec.name + "' has shape " + shape_str(info->shape) +
+                                   " but config.json implies " + shape_str(spec.shape));
+        expected.insert(spec.name);
+    };
+    for (const auto& spec : global_tensor_specs(cfg)) check(spec);
+    for (int64_t i = 0; i < cfg.num_hidden_layers; ++i)
+        for (const auto& spec : layer_tensor_specs(cfg, i)) check(spec);
     int64_t ignored = 0;
     std::string example;
     for (const auto& name : ckpt.names()) {
-        if (used.count(name)) continue;
-        // Old checkpoints carry RoPE buffers; tied models may still store lm_head.
+        if (expected.count(name)) continue;
         const bool harmless = name.find("rotary_emb.inv_freq") != std::string::npos ||
                               (cfg.tie_word_embeddings && name == "lm_head.weight");
         if (!harmless && example.empty()) example = name;
@@ -56,6 +59,38 @@ LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options) 
         fail(model_dir, "checkpoint holds tensor '" + example + "' that a " + cfg.architecture +
                             " with this config.json does not have (wrong architecture or config?)");
     if (ignored && options.log) options.log("ignored " + std::to_string(ignored) + " unused tensor(s) in the checkpoint");
+}
+
+// A NaN or Inf in a base weight poisons every loss; name it at load.
+void check_finite(const at::Tensor& t, const std::string& name, const std::string& file) {
+    if (!t.is_floating_point()) return;
+    const auto bad = torch::logical_not(torch::isfinite(t)).sum().item<int64_t>();
+    if (bad > 0)
+        fail(file, "tensor '" + name + "' holds " + std::to_string(bad) + " NaN or infinite value(s) of " +
+                       std::to_string(t.numel()) + " (a damaged or diverged checkpoint)");
+}
+
+}  // namespace
+
+LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options) {
+    namespace fs = std::filesystem;
+    if (!fs::is_directory(model_dir)) fail(model_dir, "not a folder (expected a Hugging Face model folder)");
+    const LlamaConfig cfg = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
+    const io::CheckpointFiles ckpt = io::CheckpointFiles::open(model_dir);
+    check_layout(cfg, ckpt, model_dir, options);
+
+    LlamaModel model(cfg);
+    torch::NoGradGuard no_grad;
+    for (auto& [name, target] : model->hf_state()) {
+        const io::SafetensorsFile* file = nullptr;
+        const io::TensorInfo* info = ckpt.find(name, &file);
+        if (!info || at::IntArrayRef(info->shape) != target.sizes())  // check_layout and hf_state disagree: a bug
+            fail(model_dir, "internal error: tensor '" + name + "' does not match the expected layout");
+        auto t = io::load_tensor(*file, *info);
+        check_finite(t, name, file->path());
+        target.set_data(t.to(options.device, options.dtype));
+    }
+    model->to(options.device);  // buffers (inv_freq) follow; weights are already there
     model->eval();
     return model;
 }

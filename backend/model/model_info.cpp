@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <vector>
 
 #include "io/checkpoint_files.h"
 #include "model/llama_config.h"
@@ -31,6 +32,11 @@ ModelInfo inspect_model(const std::string& dir) {
     info.context_length = cfg.max_position_embeddings;
     info.rope = cfg.rope_description();
     info.tied_embeddings = cfg.tie_word_embeddings;
+    std::vector<std::string> notes;
+    if (cfg.qkv_bias) notes.push_back(cfg.o_bias ? "q/k/v/o bias" : "q/k/v bias");
+    if (cfg.qk_norm) notes.push_back("q/k norm");
+    if (cfg.sliding_window) notes.push_back("sliding window " + std::to_string(*cfg.sliding_window));
+    for (const auto& n : notes) info.attention_notes += (info.attention_notes.empty() ? "" : ", ") + n;
     info.has_tokenizer = fs::exists(fs::path(dir) / "tokenizer.model");
     return info;
 }
@@ -57,7 +63,7 @@ std::string describe(const ModelInfo& info) {
       << "layers:         " << info.layers << "\n"
       << "hidden:         " << info.hidden_size << " (intermediate " << info.intermediate_size << ")\n"
       << "attention:      " << info.heads << " heads, " << info.kv_heads << " key/value heads, head_dim "
-      << info.head_dim << "\n"
+      << info.head_dim << (info.attention_notes.empty() ? "" : "; " + info.attention_notes) << "\n"
       << "context:        " << info.context_length << "\n"
       << "rope:           " << info.rope << "\n"
       << "embeddings:     " << (info.tied_embeddings ? "tied" : "untied") << "\n";

@@ -23,6 +23,7 @@ struct ModelInfo {
     int64_t head_dim = 0;
     int64_t context_length = 0;
     std::string rope;           // "default θ=10000", "llama3 ×8", ...
+    std::string attention_notes;  // "q/k/v bias", "q/k norm", "sliding window 4096" (comma-separated) or ""
     bool tied_embeddings = false;
     bool has_tokenizer = false;
 };
