@@ -138,6 +138,13 @@ void TestJinja::real_templates_match_jinja2() {
     const std::string err = error_of([&] { got = t.render(messages, agp, r["extra"]); });
     QVERIFY2(err.empty(), err.c_str());
     QVERIFY2(got == want, first_difference(want, got).c_str());
+    if (agp) return;
+    // The loss tokens: what each assistant message adds, as jinja2 renders the prefixes.
+    const ChatTemplate::Spans spans = t.render_spans(messages, r["extra"]);
+    QVERIFY(spans.text == want);
+    std::vector<std::pair<size_t, size_t>> want_spans;
+    for (const auto& s : r["assistant_spans"]) want_spans.emplace_back(s[0].get<size_t>(), s[1].get<size_t>());
+    QCOMPARE(spans.assistant, want_spans);
 }
 
 void TestJinja::constructs_match_jinja2_data() {

@@ -42,6 +42,33 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
     return jinja::render(*parsed_, vars, now);
 }
 
+ChatTemplate::Spans ChatTemplate::render_spans(const nlohmann::ordered_json& messages,
+                                              const nlohmann::ordered_json& extra) const {
+    if (!messages.is_array()) fail(name_, "messages must be a JSON array");
+    Spans out;
+    out.text = render(messages, false, extra);
+    const auto starts_with = [](const std::string& s, const std::string& p) {
+        return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+    };
+    size_t pos = 0;
+    nlohmann::ordered_json head = nlohmann::ordered_json::array();
+    for (size_t k = 0; k < messages.size(); ++k) {
+        const nlohmann::ordered_json& m = messages[k];
+        if (m.is_object() && m.value("role", "") == "assistant") {
+            const std::string before = render(head, true, extra);
+            head.push_back(m);
+            const std::string with = render(head, false, extra);
+            if (before.size() >= pos && starts_with(with, before) && starts_with(out.text, with)) {
+                out.assistant.emplace_back(before.size(), with.size());
+                pos = with.size();
+            }
+        } else {
+            head.push_back(m);
+        }
+    }
+    return out;
+}
+
 std::optional<ChatTemplate> load_chat_template(const std::string& model_dir) {
     // The one reader of tokenizer_config.json and chat_template.jinja (data/tokenizer_config.h).
     const TokenizerConfig tc = read_tokenizer_config(model_dir);

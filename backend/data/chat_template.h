@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +30,19 @@ public:
     // `messages`: a JSON array (ordered_json: tojson writes keys in their order) of {"role", "content", …} objects as the
     // template expects them; `extra`: a JSON object of further variables.
     std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                       const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
+
+    // The whole conversation rendered (no generation prompt) and, for each
+    // assistant message k that counts, the byte range [begin, end) it adds: the
+    // render of messages[0..k] past the render of messages[0..k) with the
+    // generation prompt. A turn counts when both renders are prefixes of the
+    // whole text (Qwen3 renders an earlier turn's reasoning differently once a
+    // later user turn follows; such a turn is left out).
+    struct Spans {
+        std::string text;
+        std::vector<std::pair<size_t, size_t>> assistant;
+    };
+    Spans render_spans(const nlohmann::ordered_json& messages,
                        const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
 
     // What strftime_now formats; unset, the local time of each render.

@@ -17,7 +17,11 @@ keyword arguments (enable_thinking). transformers' generation-tag tracker
 does not change the text and is left out.
 
 Each golden row is one (template, conversation, add_generation_prompt, extra)
-and holds the rendered text, or the exception message when the template
+and holds the rendered text (without the generation prompt also
+"assistant_spans": for each assistant message k, the UTF-8 byte range that
+rendering messages[:k+1] adds to rendering messages[:k] with the generation
+prompt, where both are prefixes of the whole text — the tokens the loss counts,
+docs/chat-templates.md), or the exception message when the template
 refuses the conversation (raise_exception, or Python refusing an operation
 such as str + dict): then test_jinja expects an error.
 """
@@ -203,6 +207,22 @@ def environment():
     return env
 
 
+def assistant_spans(compiled, messages, tokens, extra, full):
+    spans, pos = [], 0
+    for k, m in enumerate(messages):
+        if m.get("role") != "assistant":
+            continue
+        before = compiled.render(messages=messages[:k], tools=None, documents=None, add_generation_prompt=True,
+                                 **tokens, **extra)
+        with_k = compiled.render(messages=messages[:k + 1], tools=None, documents=None, add_generation_prompt=False,
+                                 **tokens, **extra)
+        b, w = len(before.encode("utf-8")), len(with_k.encode("utf-8"))
+        if b >= pos and with_k.startswith(before) and full.startswith(with_k):
+            spans.append([b, w])
+            pos = w
+    return spans
+
+
 def main():
     env = environment()
     rows = []
@@ -216,6 +236,8 @@ def main():
                     try:
                         row["output"] = compiled.render(messages=messages, tools=None, documents=None,
                                                         add_generation_prompt=agp, **tokens, **extra)
+                        if not agp:
+                            row["assistant_spans"] = assistant_spans(compiled, messages, tokens, extra, row["output"])
                     except TemplateError as e:  # raise_exception (jinja2's own errors subclass it too)
                         row["error"] = str(e)
                         row["error_kind"] = type(e).__name__
