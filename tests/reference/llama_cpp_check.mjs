@@ -27,7 +27,9 @@ const req = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const llama = await getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, progressLogs: false,
                                logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath: req.model });
-const contextOptions = { contextSize: req.context ?? 256, sequences: 1 };
+// An f32 KV cache (llama.cpp's default is f16) so that the comparison measures the export, not the cache.
+const contextOptions = { contextSize: req.context ?? 256, sequences: 1, flashAttention: false,
+                         experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" };
 if (req.lora?.length) contextOptions.lora = { adapters: req.lora.map((filePath) => ({ filePath, scale: 1 })) };
 const context = await model.createContext(contextOptions);
 const sequence = context.getSequence();
