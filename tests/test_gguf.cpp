@@ -25,7 +25,7 @@
 #include "adapters/lora_adapter.h"
 #include "data/tokenizer.h"
 #include "io/gguf.h"
-#include "io/peft.h"
+#include "adapters/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/generate.h"
 #include "model/loader.h"
@@ -327,7 +327,7 @@ private slots:
         auto tok = data::Tokenizer::load(demo_base());
         for (const char* run : {"run_step", "run_learned"}) {
             auto net = model::load_llama(demo_base());
-            io::load_peft_adapter(*net, dir_ + "/" + run + "-peft");
+            adapters::load_peft_adapter(*net, dir_ + "/" + run + "-peft");
             const Reference ref = reference(*net, *tok, prompts_, texts_, kNew);
             struct Case {
                 std::string gguf;
