@@ -23,7 +23,8 @@ const char* kUsage =
     "  train --config RUN.yaml       train a (Drop)LoRA adapter; --set key=value, --resume RUN_DIR\n"
     "  export --run DIR --format peft|merged --out DIR   export a trained adapter\n"
     "  generate --model DIR --prompt TEXT   sample a continuation (KV cache)\n"
-    "  bench                         tokens/s and memory of training steps\n";
+    "  bench                         tokens/s and memory of training steps\n"
+    "  data preview --model DIR --data FILE   rendered rows, their ids and loss tokens\n";
 
 }  // namespace
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
         {"inspect", droplora::app::run_inspect}, {"eval", droplora::app::run_eval},
         {"train", droplora::app::run_train},     {"export", droplora::app::run_export},
         {"bench", droplora::app::run_bench},     {"generate", droplora::app::run_generate},
+        {"data", droplora::app::run_data},
     };
     auto it = commands.find(argv[1]);
     if (it == commands.end()) {
