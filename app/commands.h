@@ -17,6 +17,7 @@ int run_export(const CommandArgs& args);
 int run_bench(const CommandArgs& args);
 int run_generate(const CommandArgs& args);
 int run_tokenize(const CommandArgs& args);
+int run_data(const CommandArgs& args);
 
 bool wants_help(const CommandArgs& args);
 

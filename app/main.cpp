@@ -24,7 +24,8 @@ const char* kUsage =
     "  export --run DIR --format peft|merged --out DIR   export a trained adapter\n"
     "  generate --model DIR --prompt TEXT   sample a continuation (KV cache)\n"
     "  bench                         tokens/s and memory of training steps\n"
-    "  tokenize --model DIR --text TEXT   token ids of a text (--text-file F, --json)\n";
+    "  tokenize --model DIR --text TEXT   token ids of a text (--text-file F, --json)\n"
+    "  data preview --model DIR --data FILE   rendered rows, their ids and loss tokens\n";
 
 }  // namespace
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
         {"train", droplora::app::run_train},     {"export", droplora::app::run_export},
         {"bench", droplora::app::run_bench},     {"generate", droplora::app::run_generate},
         {"tokenize", droplora::app::run_tokenize},
+        {"data", droplora::app::run_data},
     };
     auto it = commands.find(argv[1]);
     if (it == commands.end()) {

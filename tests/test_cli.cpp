@@ -72,6 +72,42 @@ private slots:
         QVERIFY(j["dtypes"].contains("F16"));
     }
 
+    void data_preview_json_follows_the_chat_template() {
+        // The test tokenizer with the real Llama 2 chat template; the text must be
+        // python3-jinja2's (tests/data/chat_templates/golden.json).
+        QTemporaryDir dir;
+        QVERIFY(QFile::copy(QString::fromStdString(data_path("tokenizer/tokenizer.model")), dir.path() + "/tokenizer.model"));
+        const std::string templ = droplora::testing::read_file(data_path("chat_templates/llama2.jinja"));
+        std::ofstream(dir.filePath("tokenizer_config.json").toStdString())
+            << nlohmann::json{{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"chat_template", templ}}.dump();
+        std::ofstream(dir.filePath("chat.jsonl").toStdString())
+            << R"({"messages": [{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": "2 + 2 = 4."}]})"
+            << "\n";
+        auto r = droplora_cli({"data", "preview", "--model", dir.path(), "--data", dir.filePath("chat.jsonl"), "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto j = nlohmann::json::parse(r.out.trimmed().toStdString());
+        std::string want;
+        for (const auto& row : nlohmann::json::parse(droplora::testing::read_file(data_path("chat_templates/golden.json")))["rows"])
+            if (row["template"] == "llama2" && row["conversation"] == "user_assistant" && !row["add_generation_prompt"].get<bool>())
+                want = row["output"].get<std::string>();
+        QCOMPARE(QString::fromStdString(j["text"].get<std::string>()), QString::fromStdString(want));
+        const auto ids = j["ids"].get<std::vector<int64_t>>();
+        const auto mask = j["loss_mask"].get<std::vector<int>>();
+        QCOMPARE(ids.size(), mask.size());
+        QCOMPARE(ids.front(), int64_t{1});  // the template's <s>, not counted
+        QCOMPARE(mask.front(), 0);
+        QCOMPARE(ids.back(), int64_t{2});  // its </s>, counted: the model learns to stop
+        QCOMPARE(mask.back(), 1);
+        int counted = 0;
+        for (int m : mask) counted += m;
+        QVERIFY(counted > 1 && counted < static_cast<int>(mask.size()) - 1);  // prompt ids stay out
+
+        auto bad = droplora_cli({"data", "preview", "--model", QString::fromStdString(data_path("tokenizer")), "--data",
+                                 dir.filePath("chat.jsonl"), "--template", "model"});
+        QVERIFY(bad.code != 0);
+        QVERIFY2(bad.err.contains("no chat template"), qPrintable(bad.err));
+    }
+
     void failures_are_one_line_and_non_zero() {
         QTemporaryDir tmp;
         const QString missing = tmp.path() + "/no-such-model";

@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
@@ -25,6 +27,36 @@ using Ids = std::vector<int64_t>;
 namespace {
 
 const QString kTokenizerDir = QStringLiteral(DROPLORA_TEST_DATA "/tokenizer");
+const QString kChatTemplates = QStringLiteral(DROPLORA_TEST_DATA "/chat_templates");
+
+QByteArray read_all(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(path));
+    return f.readAll();
+}
+
+// A golden row of tests/data/chat_templates/golden.json (python3-jinja2's render).
+struct GoldenChat {
+    std::vector<Message> messages;
+    std::string text;
+    std::vector<std::pair<size_t, size_t>> spans;  // the assistant messages' bytes
+};
+
+GoldenChat golden_chat(const std::string& templ, const std::string& conversation) {
+    const auto g = nlohmann::ordered_json::parse(read_all(kChatTemplates + "/golden.json").toStdString());
+    GoldenChat out;
+    for (const auto& m : g["conversations"][conversation])
+        out.messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+    for (const auto& r : g["rows"]) {
+        if (r["template"] != templ || r["conversation"] != conversation || r["add_generation_prompt"].get<bool>() ||
+            !r["extra"].empty())
+            continue;
+        out.text = r["output"].get<std::string>();
+        for (const auto& sp : r["assistant_spans"]) out.spans.emplace_back(sp[0].get<size_t>(), sp[1].get<size_t>());
+    }
+    if (out.text.empty()) qFatal("no golden row %s/%s", templ.c_str(), conversation.c_str());
+    return out;
+}
 
 // The one-line message of the droplora::Error that `f` throws ("" if none).
 QString error_of(const std::function<void()>& f) {
@@ -641,6 +673,108 @@ private slots:
         QVERIFY(eval.next(5, &b));
         QCOMPARE(tags(b), (std::vector<int64_t>{0, 1, 2, 3, 4}));
         QVERIFY(!eval.next(5, &b));
+    }
+
+    // A model folder: the test tokenizer + a tokenizer_config.json with the
+    // real Llama 2 chat template (tests/data/chat_templates/llama2.jinja).
+    std::string llama2_folder(QTemporaryDir& model) {
+        if (!QFile::exists(model.path() + "/tokenizer.model"))
+            QFile::copy(kTokenizerDir + "/tokenizer.model", model.path() + "/tokenizer.model");
+        QFile cfg(model.path() + "/tokenizer_config.json");
+        if (!cfg.open(QIODevice::WriteOnly | QIODevice::Truncate)) qFatal("cannot write tokenizer_config.json");
+        const nlohmann::json j = {{"bos_token", "<s>"},
+                                  {"eos_token", "</s>"},
+                                  {"chat_template", read_all(kChatTemplates + "/llama2.jinja").toStdString()}};
+        cfg.write(QByteArray::fromStdString(j.dump()));
+        return model.path().toStdString();
+    }
+
+    void model_template_segments_follow_the_golden_spans() {
+        QTemporaryDir model;
+        RenderOptions opts;
+        const std::string in_force = resolve_template("model", llama2_folder(model), &opts);
+        QVERIFY2(in_force.find("chat template") != std::string::npos, in_force.c_str());
+        QCOMPARE(int(opts.templ), int(Template::Model));
+        const GoldenChat g = golden_chat("llama2", "system_multi_turn");
+        const std::vector<Segment> segs = render(chat(g.messages), opts);
+        std::string text;
+        std::vector<std::pair<size_t, size_t>> spans;
+        for (const Segment& s : segs) {
+            if (s.is_response) spans.emplace_back(text.size(), text.size() + s.text.size());
+            text += s.text;
+            QVERIFY(!s.bos_before && !s.eos_after);  // the template writes them as text
+        }
+        QCOMPARE(text, g.text);
+        QCOMPARE(spans, g.spans);
+    }
+
+    void model_template_tokens_and_labels() {
+        QTemporaryDir model;
+        RenderOptions opts;
+        resolve_template("model", llama2_folder(model), &opts);
+        const GoldenChat g = golden_chat("llama2", "system_multi_turn");
+        // The text between the template's <s> … </s>: prompt [begin, span) and response span.
+        const auto piece = [&](size_t from, size_t to) { return g.text.substr(from, to - from); };
+        QCOMPARE(g.spans.size(), size_t(2));
+        const size_t s1 = g.text.find("<s>") + 3, e1 = g.text.find("</s>");
+        const size_t s2 = g.text.find("<s>", e1) + 3, e2 = g.text.find("</s>", s2);
+        const std::string p1 = piece(s1, g.spans[0].first), r1 = piece(g.spans[0].first, e1);
+        const std::string p2 = piece(s2, g.spans[1].first), r2 = piece(g.spans[1].first, e2);
+        QVERIFY(r1.size() > 1 && r1[0] == ' ' && r2[0] == ' ');
+        // The dummy prefix takes the response's leading space, as for the built-in llama2.
+        QCOMPARE(concat({enc(p1), enc(r1.substr(1))}), enc(p1 + r1));
+        const Example ex = tokenize(chat(g.messages), *tok_, opts);
+        QCOMPARE(ex.input_ids, concat({{bos()}, enc(p1), enc(r1.substr(1)), {eos()}, {bos()}, enc(p2),
+                                       enc(r2.substr(1)), {eos()}}));
+        QCOMPARE(ex.labels, concat({ignored(1 + enc(p1).size()), enc(r1.substr(1)), {eos()},
+                                    ignored(1 + enc(p2).size()), enc(r2.substr(1)), {eos()}}));
+        opts.train_on_prompt = true;
+        Ids all = ex.input_ids;
+        all[0] = kIgnoreIndex;  // the template's leading BOS never counts
+        QCOMPARE(tokenize(chat(g.messages), *tok_, opts).labels, all);
+    }
+
+    void default_template_uses_the_model_template_for_chat_files() {
+        QTemporaryDir model;
+        const std::string dir = llama2_folder(model);
+        RenderOptions opts;
+        const std::string in_force = resolve_template("alpaca", dir, &opts);
+        QVERIFY2(in_force.find("for chat files, alpaca for the others") != std::string::npos, in_force.c_str());
+        QVERIFY(opts.chat_files_only && opts.chat_template);
+        const std::string chat_file =
+            write("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, "
+                             "{\"role\": \"assistant\", \"content\": \"Hello\"}]}\n");
+        const std::string alpaca_file = write("a.jsonl", "{\"instruction\": \"Say hi.\", \"output\": \"hi\"}\n");
+        RenderOptions model_opts = opts;
+        model_opts.templ = Template::Model;
+        const Dataset chat_ds = build_dataset(chat_file, *tok_, {}, opts);
+        QCOMPARE(chat_ds.examples[0].input_ids, tokenize(load_rows(chat_file, {}).rows[0], *tok_, model_opts).input_ids);
+        const Dataset alpaca_ds = build_dataset(alpaca_file, *tok_, {}, opts);
+        QCOMPARE(alpaca_ds.examples[0].input_ids,
+                 tokenize(load_rows(alpaca_file, {}).rows[0], *tok_, {Template::Alpaca, 512, false}).input_ids);
+
+        // A folder without a chat template: alpaca stays, and "model" is an error.
+        QTemporaryDir plain;
+        QVERIFY(QFile::copy(kTokenizerDir + "/tokenizer.model", plain.path() + "/tokenizer.model"));
+        RenderOptions none;
+        QCOMPARE(resolve_template("alpaca", plain.path().toStdString(), &none), std::string("alpaca"));
+        QVERIFY(!none.chat_files_only && !none.chat_template);
+        QVERIFY(error_of([&] { resolve_template("model", plain.path().toStdString(), &none); })
+                    .contains("no chat template"));
+        QVERIFY(error_of([&] { parse_template("vicuna", "data.template"); }).contains("llama3 or model"));
+    }
+
+    void render_llama3_builtin() {
+        const Row c = chat({{"system", " Be brief. "}, {"user", "Q1"}, {"assistant", "A1\n"}, {"user", "Q2"}});
+        const std::vector<Segment> s = render(c, Template::Llama3);
+        QCOMPARE(texts(s), (std::vector<std::string>{
+                               "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+                               "<|start_header_id|>user<|end_header_id|>\n\nQ1<|eot_id|>"
+                               "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                               "A1<|eot_id|>", "<|start_header_id|>user<|end_header_id|>\n\nQ2<|eot_id|>"}));
+        QVERIFY(s[1].is_response && !s[1].eos_after && !s[0].is_response && !s[2].is_response);
+        QCOMPARE(int(parse_template("LLAMA3", "t")), int(Template::Llama3));
+        QCOMPARE(std::string(template_name(Template::Model)), std::string("model"));
     }
 };
 

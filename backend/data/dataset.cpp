@@ -8,6 +8,9 @@
 //   - prompt tokens (and a BOS that starts a later llama2 turn) count only with
 //     train_on_prompt, which thus counts every token but the leading BOS;
 //   - a text document counts every token but the leading BOS.
+// The model's chat template (Template::Model) writes BOS and the special tokens
+// as text; no BOS is added for a conversation, and the model's bos/eos token
+// strings in the text become their ids (docs/chat-templates.md).
 // Truncation keeps the first max_seq_len tokens.
 #include "data/dataset.h"
 
@@ -17,6 +20,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "data/chat_template.h"
 #include "data/tokenizer.h"
 
 namespace droplora::data {
@@ -103,7 +107,9 @@ Template parse_template(const std::string& s, const std::string& where) {
     if (v == "llama2") return Template::Llama2;
     if (v == "chatml") return Template::ChatML;
     if (v == "plain") return Template::Plain;
-    fail(where, "unknown template '" + s + "' (expected alpaca, llama2, chatml or plain)");
+    if (v == "llama3") return Template::Llama3;
+    if (v == "model") return Template::Model;
+    fail(where, "unknown template '" + s + "' (expected alpaca, llama2, chatml, plain, llama3 or model)");
 }
 
 const char* format_name(Format f) {
@@ -132,15 +138,65 @@ const char* template_name(Template t) {
             return "chatml";
         case Template::Plain:
             return "plain";
+        case Template::Llama3:
+            return "llama3";
+        case Template::Model:
+            return "model";
     }
     return "?";
 }
+
+namespace {
+
+// The special tokens a chat template writes as text that this tokenizer
+// knows by id: the model's bos/eos strings when they are the tokenizer's
+// BOS/EOS pieces.
+std::vector<std::pair<std::string, int64_t>> special_texts(const Tokenizer& tok, const ChatTemplate* ct) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    if (!ct) return out;
+    if (ct->bos_token() && !ct->bos_token()->empty() && tok.id_to_piece(tok.bos_id()) == *ct->bos_token())
+        out.emplace_back(*ct->bos_token(), tok.bos_id());
+    if (ct->eos_token() && !ct->eos_token()->empty() && tok.id_to_piece(tok.eos_id()) == *ct->eos_token())
+        out.emplace_back(*ct->eos_token(), tok.eos_id());
+    return out;
+}
+
+// Splits text at the special token strings: (text, -1) pieces and (token, id).
+std::vector<std::pair<std::string, int64_t>> split_specials(const std::string& text,
+                                                            const std::vector<std::pair<std::string, int64_t>>& sp) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t best = std::string::npos, best_len = 0;
+        int64_t best_id = -1;
+        for (const auto& [s, id] : sp) {
+            const size_t k = text.find(s, pos);
+            if (k != std::string::npos && (k < best || (k == best && s.size() > best_len))) {
+                best = k;
+                best_len = s.size();
+                best_id = id;
+            }
+        }
+        if (best == std::string::npos) {
+            out.emplace_back(text.substr(pos), -1);
+            break;
+        }
+        if (best > pos) out.emplace_back(text.substr(pos, best - pos), -1);
+        out.emplace_back(text.substr(best, best_len), best_id);
+        pos = best + best_len;
+    }
+    return out;
+}
+
+}  // namespace
 
 Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts) {
     if (opts.max_seq_len < 1)
         fail(row.source, "max_seq_len must be at least 1, not " + std::to_string(opts.max_seq_len));
     const bool count_prompt = opts.train_on_prompt || row.messages.empty();
     const bool dummy_prefix = adds_dummy_prefix(tok);
+    const bool model_chat = opts.templ == Template::Model && !row.messages.empty();
+    const auto specials = special_texts(tok, model_chat ? opts.chat_template.get() : nullptr);
 
     Example ex;
     ex.source = row.source;
@@ -148,11 +204,11 @@ Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts
         ex.input_ids.push_back(id);
         ex.labels.push_back(counted ? id : kIgnoreIndex);
     };
-    if (tok.add_bos()) push(tok.bos_id(), false);
+    if (tok.add_bos() && !model_chat) push(tok.bos_id(), false);
 
     bool continues_text = false;  // the previous segment's text runs straight into this one
     const auto max_len = static_cast<size_t>(opts.max_seq_len);
-    for (const Segment& seg : render(row, opts.templ)) {
+    for (const Segment& seg : render(row, opts)) {
         // Past max_seq_len nothing more can change the kept tokens (and truncated stays true).
         if (ex.input_ids.size() > max_len) break;
         const bool counted = seg.is_response || count_prompt;
@@ -160,11 +216,20 @@ Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts
             push(tok.bos_id(), count_prompt);
             continues_text = false;
         }
-        size_t skip = 0;
-        if (dummy_prefix && continues_text && !seg.text.empty() && seg.text[0] == ' ') skip = 1;
-        if (seg.text.size() > skip) {
-            for (int64_t id : encode_at_least(tok, seg.text, skip, max_len + 1 - ex.input_ids.size())) push(id, counted);
-            continues_text = true;
+        for (const auto& [text, special_id] : split_specials(seg.text, specials)) {
+            if (ex.input_ids.size() > max_len) break;
+            if (special_id >= 0) {
+                // The template's leading BOS never counts, as the tokenizer's does not.
+                push(special_id, counted && !ex.input_ids.empty());
+                continues_text = false;
+                continue;
+            }
+            size_t skip = 0;
+            if (dummy_prefix && continues_text && !text.empty() && text[0] == ' ') skip = 1;
+            if (text.size() > skip) {
+                for (int64_t id : encode_at_least(tok, text, skip, max_len + 1 - ex.input_ids.size())) push(id, counted);
+                continues_text = true;
+            }
         }
         if (seg.eos_after) {
             push(tok.eos_id(), counted);
@@ -182,12 +247,14 @@ Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts
 Dataset build_dataset(const std::string& path, const Tokenizer& tok, const LoadOptions& load,
                       const RenderOptions& render) {
     LoadedRows rows = load_rows(path, load);
+    RenderOptions effective = render;
+    if (render.chat_files_only) effective.templ = rows.format == Format::Chat ? Template::Model : render.templ;
     Dataset ds;
     ds.format = rows.format;
     ds.skipped_rows = rows.skipped;
     ds.examples.reserve(rows.rows.size());
     for (const Row& row : rows.rows) {
-        Example ex = tokenize(row, tok, render);
+        Example ex = tokenize(row, tok, effective);
         if (ex.truncated) ++ds.truncated;
         // Position 0 is never a target once the loss shifts labels by one.
         const bool has_target = std::any_of(ex.labels.begin() + std::min<size_t>(1, ex.labels.size()), ex.labels.end(),
@@ -204,6 +271,31 @@ Dataset build_dataset(const std::string& path, const Tokenizer& tok, const LoadO
                        std::to_string(render.max_seq_len));
     }
     return ds;
+}
+
+std::string resolve_template(const std::string& templ, const std::string& model_dir, RenderOptions* opts) {
+    opts->templ = parse_template(templ, "data.template");
+    opts->chat_template.reset();
+    opts->chat_files_only = false;
+    if (opts->templ == Template::Model) {
+        std::optional<ChatTemplate> ct = load_chat_template(model_dir);
+        if (!ct)
+            fail(model_dir, "data.template is model, but the folder has no chat template (chat_template in "
+                            "tokenizer_config.json, or chat_template.jinja)");
+        opts->chat_template = std::make_shared<ChatTemplate>(std::move(*ct));
+        return "the model's chat template (" + opts->chat_template->name() + ")";
+    }
+    // The default: a model with its own chat template renders chat files with it.
+    if (opts->templ != Template::Alpaca || model_dir.empty()) return template_name(opts->templ);
+    try {
+        std::optional<ChatTemplate> ct = load_chat_template(model_dir);
+        if (!ct) return "alpaca";
+        opts->chat_template = std::make_shared<ChatTemplate>(std::move(*ct));
+    } catch (const Error& e) {
+        return std::string("alpaca (the model's chat template is not usable: ") + e.what() + ")";
+    }
+    opts->chat_files_only = true;
+    return "the model's chat template (" + opts->chat_template->name() + ") for chat files, alpaca for the others";
 }
 
 std::vector<size_t> shuffled_indices(size_t n, uint64_t seed) {

@@ -6,7 +6,8 @@
 //   chat        {"messages": [{"role": system|user|assistant, "content"}]}
 //   completion  {"prompt", "completion"}
 //   text        {"text"}                  and plain .txt (blank-line separated documents)
-// Templates: alpaca | llama2 | chatml | plain.
+// Templates: alpaca | llama2 | chatml | plain | llama3 built in, and model: the
+// model's own chat template (data/chat_template.h, docs/chat-templates.md).
 //
 // A rendered example is a list of segments, each prompt (label -100 unless
 // train_on_prompt) or response (labels = ids). Segments are tokenized one by
@@ -23,11 +24,12 @@
 namespace droplora::data {
 
 class Tokenizer;
+class ChatTemplate;
 
 constexpr int64_t kIgnoreIndex = -100;
 
 enum class Format { Auto, Alpaca, Chat, Completion, Text };
-enum class Template { Alpaca, Llama2, ChatML, Plain };
+enum class Template { Alpaca, Llama2, ChatML, Plain, Llama3, Model };
 
 Format parse_format(const std::string& s, const std::string& where);      // throws on unknown
 Template parse_template(const std::string& s, const std::string& where);
@@ -82,14 +84,32 @@ struct LoadedRows {
 // unless skip_bad_rows, in which case it is counted and skipped.
 LoadedRows load_rows(const std::string& path, const LoadOptions& opts);
 
-// Template rendering (text level), e.g. for the GUI preview.
+// Template rendering (text level), e.g. for the GUI preview. Template::Model
+// needs the chat template: use the RenderOptions overload.
 std::vector<Segment> render(const Row& row, Template t);
 
 struct RenderOptions {
     Template templ = Template::Alpaca;
     int64_t max_seq_len = 512;
     bool train_on_prompt = false;
+    // Template::Model: the model's own chat template. With chat_files_only the
+    // template is used for chat-format files only and `templ` for the others
+    // (data.template left at its default, see resolve_template).
+    std::shared_ptr<const ChatTemplate> chat_template;
+    bool chat_files_only = false;
 };
+
+// The model's chat template as segments: the text apply_chat_template gives
+// for the whole conversation, with the tokens each assistant message adds
+// (rendered up to that turn with and without it, its end-of-turn marker
+// included) as response segments (docs/chat-templates.md).
+std::vector<Segment> render(const Row& row, const RenderOptions& opts);
+
+// Applies data.template to `opts` for the model folder `model_dir`: "model"
+// needs the folder's chat template (an error when it has none); the default
+// ("alpaca") with a folder that has one renders chat files with it and keeps
+// alpaca for the others. Returns what is in force, for the log.
+std::string resolve_template(const std::string& templ, const std::string& model_dir, RenderOptions* opts);
 
 // Tokenizes a rendered row; truncates to max_seq_len (truncated = true).
 Example tokenize(const Row& row, const Tokenizer& tok, const RenderOptions& opts);

@@ -15,6 +15,12 @@
 //          out (it would only be an uncounted token at the very end).
 // plain    prompt text, then the response text directly (completion style);
 //          system text prepended plainly like alpaca.
+// llama3   Meta Llama 3's: "<|start_header_id|>{role}<|end_header_id|>\n\n" + content
+//          (stripped, as its template's | trim does) + "<|eot_id|>" per message; an
+//          assistant's content + "<|eot_id|>" is the response, with no EOS id after
+//          it (<|eot_id|> is the instruct models' end of turn). BOS comes from the
+//          tokenizer's policy.
+// model    the model's own chat template (see render_model below).
 // A text-format row (a document) is one response segment + EOS in every template.
 //
 // For alpaca, llama2 and plain the conversation is grouped into turns: the
@@ -22,6 +28,11 @@
 // message; consecutive messages of one role are joined by a blank line. A
 // trailing turn without an assistant message is prompt only.
 #include "data/dataset.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "data/chat_template.h"
 
 namespace droplora::data {
 namespace {
@@ -132,6 +143,53 @@ std::vector<Segment> render_chatml(const Row& row) {
     return out;
 }
 
+// Python's str.strip() for the ASCII whitespace chat text has (the template
+// strips Unicode whitespace too; the built-in does the same for these).
+std::string stripped(const std::string& s) {
+    const char* ws = " \t\n\r\f\v";
+    const size_t b = s.find_first_not_of(ws);
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::vector<Segment> render_llama3(const Row& row) {
+    std::vector<Segment> out;
+    std::string pending;
+    for (const Message& m : row.messages) {
+        pending += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n";
+        if (m.role != "assistant") {
+            pending += stripped(m.content) + "<|eot_id|>";
+            continue;
+        }
+        out.push_back(prompt(std::move(pending)));
+        out.push_back(Segment{stripped(m.content) + "<|eot_id|>", true, false, false});
+        pending.clear();
+    }
+    if (!pending.empty()) out.push_back(prompt(std::move(pending)));
+    return out;
+}
+
+nlohmann::ordered_json messages_json(const std::vector<Message>& messages, size_t n) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < n; ++i) out.push_back({{"role", messages[i].role}, {"content", messages[i].content}});
+    return out;
+}
+
+// The whole conversation as apply_chat_template renders it; each assistant
+// message's own tokens (ChatTemplate::render_spans) are response segments.
+std::vector<Segment> render_model(const Row& row, const ChatTemplate& ct) {
+    const ChatTemplate::Spans r = ct.render_spans(messages_json(row.messages, row.messages.size()));
+    std::vector<Segment> out;
+    size_t pos = 0;
+    for (const auto& [begin, end] : r.assistant) {
+        if (begin > pos) out.push_back(prompt(r.text.substr(pos, begin - pos)));
+        if (end > begin) out.push_back(Segment{r.text.substr(begin, end - begin), true, false, false});
+        pos = end;
+    }
+    if (r.text.size() > pos) out.push_back(prompt(r.text.substr(pos)));
+    return out;
+}
+
 std::vector<Segment> render_plain(const Row& row) {
     std::vector<Segment> out;
     for (const Turn& t : group_turns(row.messages)) {
@@ -155,8 +213,19 @@ std::vector<Segment> render(const Row& row, Template t) {
             return render_chatml(row);
         case Template::Plain:
             return render_plain(row);
+        case Template::Llama3:
+            return render_llama3(row);
+        case Template::Model:
+            fail(row.source, "the model template needs the model's chat template (RenderOptions)");
     }
     return {};
+}
+
+std::vector<Segment> render(const Row& row, const RenderOptions& opts) {
+    if (opts.templ != Template::Model) return render(row, opts.templ);
+    if (!opts.chat_template) fail(row.source, "data.template is model, but no chat template was loaded");
+    if (row.messages.empty()) return {response(row.text)};
+    return render_model(row, *opts.chat_template);
 }
 
 }  // namespace droplora::data

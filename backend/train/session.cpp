@@ -108,7 +108,8 @@ RunData load_run_data(const config::RunConfig& cfg, const data::Tokenizer& tok, 
     load.format = data::parse_format(cfg.data.format, "data.format");
     load.skip_bad_rows = cfg.data.skip_bad_rows;
     data::RenderOptions render;
-    render.templ = data::parse_template(cfg.data.templ, "data.template");
+    const std::string in_force = data::resolve_template(cfg.data.templ, cfg.model, &render);
+    if (log) log("template: " + in_force);
     render.max_seq_len = cfg.data.max_seq_len;
     render.train_on_prompt = cfg.data.train_on_prompt;
 
