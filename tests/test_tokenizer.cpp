@@ -217,6 +217,29 @@ private slots:
         QCOMPARE(ids.front(), int64_t(5));
         QCOMPARE(ids.back(), int64_t(7));
         QCOMPARE(t->unk_id(), int64_t(0));
+        QCOMPARE(t->stop_ids(), (std::vector<int64_t>{7, 2}));
+    }
+
+    void kindAndStopIds() {
+        QCOMPARE(tok_->kind(), std::string("sentencepiece"));
+        QCOMPARE(tok_->stop_ids(), std::vector<int64_t>{2});
+        QVERIFY(tok_->hf() == nullptr);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString d = make_model_dir(dir, "", R"({"eos_token_id": 2, "vocab_size": 1000})");
+        write_file(d + "/generation_config.json", R"({"eos_token_id": [2, 5, 7]})");
+        QCOMPARE(Tokenizer::load(d.toStdString())->stop_ids(), (std::vector<int64_t>{2, 5, 7}));
+        // A folder with both tokenizer files uses tokenizer.model (the other is not even read).
+        write_file(d + "/tokenizer.json", "{ not read }");
+        QCOMPARE(Tokenizer::load(d.toStdString())->kind(), std::string("sentencepiece"));
+        // More tokenizer ids than embedding rows is an error; fewer is normal.
+        write_file(d + "/config.json", R"({"vocab_size": 1024})");
+        QCOMPARE(Tokenizer::load(d.toStdString())->vocab_size(), int64_t(1000));
+        write_file(d + "/config.json", R"({"vocab_size": 999})");
+        expect_load_error(d, d + "/config.json");
+        write_file(d + "/config.json", "{}");
+        write_file(d + "/generation_config.json", R"({"eos_token_id": [2, 1000]})");
+        expect_load_error(d, d + "/generation_config.json");
     }
 
     void badJsonIsAnError() {
