@@ -42,6 +42,7 @@ int run_generate(const CommandArgs& argv) {
     o.top_p = args.get_double("top-p", 1.0);
     o.seed = static_cast<uint64_t>(args.get_int("seed", 0));
     o.eos_id = tok->eos_id();
+    o.stop_ids = tok->stop_ids();
     if (o.max_new_tokens < 1) fail("--max-new-tokens", "must be ≥ 1");
     if (o.temperature < 0) fail("--temperature", "must be ≥ 0");
     if (!(o.top_p > 0 && o.top_p <= 1)) fail("--top-p", "must be in (0, 1]");

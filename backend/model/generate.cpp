@@ -1,5 +1,7 @@
 #include "model/generate.h"
 
+#include <algorithm>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -43,7 +45,7 @@ std::vector<int64_t> generate(LlamaModelImpl& model, const std::vector<int64_t>&
     for (int64_t i = 0; i < o.max_new_tokens && cache.length() + input.size(1) <= ctx; ++i) {
         auto logits = model.forward(input, {}, &cache);  // [1, t, V]
         const int64_t next = sample(logits[0][-1].to(torch::kCPU, torch::kFloat32), o, gen);
-        if (next == o.eos_id) break;
+        if (next == o.eos_id || std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
         out.push_back(next);
         if (o.on_token && !o.on_token(next)) break;
         input = torch::tensor({next}, torch::kInt64).unsqueeze(0).to(device);

@@ -17,6 +17,9 @@ struct GenerateOptions {
     double top_p = 1.0;
     uint64_t seed = 0;
     int64_t eos_id = 2;  // stops when produced (not included in the output)
+    // Further end-of-turn ids that stop generation (Llama 3.1 lists three in
+    // generation_config.json); data::Tokenizer::stop_ids() gives them all.
+    std::vector<int64_t> stop_ids;
     // Called with each new token; return false to stop early.
     std::function<bool(int64_t)> on_token;
 };

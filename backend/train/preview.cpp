@@ -47,6 +47,7 @@ std::string greedy_answer(model::LlamaModelImpl& net, const data::Tokenizer& tok
     o.max_new_tokens = max_new_tokens;
     o.temperature = 0.0;
     o.eos_id = tok.eos_id();
+    o.stop_ids = tok.stop_ids();
     return tok.decode(model::generate(net, ids, o));
 }
 

@@ -45,7 +45,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
     load.log = log;
     s.model = model::load_llama(cfg.model, load);
     if (s.tokenizer->vocab_size() > s.model->config().vocab_size)
-        fail(cfg.model, "tokenizer.model has " + std::to_string(s.tokenizer->vocab_size()) +
+        fail(cfg.model, "the tokenizer has " + std::to_string(s.tokenizer->vocab_size()) +
                             " pieces but the model's vocab_size is " + std::to_string(s.model->config().vocab_size));
 
     s.model->set_gradient_checkpointing(cfg.train.gradient_checkpointing);

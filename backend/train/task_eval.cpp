@@ -134,6 +134,7 @@ TaskEvalResult evaluate_dataset(model::LlamaModelImpl& model, const data::Tokeni
         g.max_new_tokens = o.max_new_tokens;
         g.temperature = 0.0;
         g.eos_id = tok.eos_id();
+        g.stop_ids = tok.stop_ids();
         for (const EvalRow& row : rows) {
             ++r.generated;
             if (static_cast<int64_t>(row.prompt_length) >= ctx) {
