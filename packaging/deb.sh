@@ -23,7 +23,9 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DDROPLORA_BUILD_TESTS=OFF
 fi
 # Up to date already when the test command built it; only what the package holds.
-cmake --build "$build" --target droplora droplora-workbench droplora_spm -j"$(nproc 2>/dev/null || echo 2)"
+targets=(droplora droplora_spm)
+grep -q '^DROPLORA_BUILD_GUI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(droplora-workbench)
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || { echo "deb.sh: $build/CMakeCache.txt: no CMAKE_PROJECT_VERSION" >&2; exit 1; }
