@@ -23,9 +23,12 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DDROPLORA_BUILD_TESTS=OFF
 fi
 # Up to date already when the test command built it; only what the package holds.
-targets=(droplora droplora_spm)
-grep -q '^DROPLORA_BUILD_GUI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(droplora-workbench)
-cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
+# DEB_NO_BUILD=1 packages BUILD_DIR exactly as it is.
+if [ "${DEB_NO_BUILD:-0}" != 1 ]; then
+  targets=(droplora droplora_spm)
+  grep -q '^DROPLORA_BUILD_GUI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(droplora-workbench)
+  cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
+fi
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || { echo "deb.sh: $build/CMakeCache.txt: no CMAKE_PROJECT_VERSION" >&2; exit 1; }
@@ -40,7 +43,7 @@ cp -r packaging/debian "$src/debian"
 cat > "$src/debian/changelog" <<CHANGELOG
 droplora-workbench ($version) unstable; urgency=medium
 
-  * Built from the source tree by packaging/deb.sh (CMake project version $version).
+  * Built by packaging/deb.sh (CMake project version $version).
 
  -- DropLoRA Workbench developers <maintainers@droplora-workbench.invalid>  $(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")
 CHANGELOG

@@ -3,6 +3,10 @@
 set(_desktop ${PROJECT_SOURCE_DIR}/resources/desktop)
 set(_app_id io.github.droplora.Workbench)
 
+# No RUNPATH in the installed files (qt_standard_project_setup would set
+# $ORIGIN/../lib): every library is in the system's folders, and the shim is
+# opened by its full path.
+set_target_properties(droplora droplora_spm PROPERTIES INSTALL_RPATH "")
 install(TARGETS droplora RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The sentencepiece shim is dlopen-ed by path (common/install_paths.h), so it
 # lives in the package's private folder, not on the linker's search path.
@@ -20,6 +24,7 @@ install(FILES ${_desktop}/droplora.bash-completion DESTINATION ${CMAKE_INSTALL_D
         RENAME droplora)
 
 if(DROPLORA_BUILD_GUI)
+  set_target_properties(droplora-workbench PROPERTIES INSTALL_RPATH "")
   install(TARGETS droplora-workbench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   install(FILES ${_desktop}/droplora-workbench.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
   install(FILES ${_desktop}/${_app_id}.desktop DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)
