@@ -16,6 +16,7 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"
 failed=0
 installed=0
+finished=0
 
 pass() { echo "test-deb: PASS $1"; }
 fail() {
@@ -33,6 +34,7 @@ cleanup() {
     fi
   fi
   rm -rf "$tmp"
+  [ "$finished" = 1 ] || { echo "test-deb: FAIL stopped before the last check"; failed=$((failed + 1)); }
   if [ "$failed" -eq 0 ]; then echo "test-deb: all checks passed"; else echo "test-deb: $failed check(s) failed"; fi
   [ "$failed" -eq 0 ]
 }
@@ -45,6 +47,7 @@ if DEB_OUT_DIR="$tmp/out" bash packaging/deb.sh "$build" >"$tmp/log" 2>&1; then
   grep -E '^[WI]: ' "$tmp/log" | sed 's/^/    lintian /'
 else
   fail "deb.sh builds the package (or lintian found errors)"
+  finished=1
   exit 1
 fi
 version=$(dpkg-deb -f "$deb" Version)
@@ -63,6 +66,7 @@ if $SUDO apt-get install -y -qq "$deb" >"$tmp/log" 2>&1 && [ -x /usr/bin/droplor
   pass "apt-get install ./$(basename "$deb")"
 else
   fail "apt-get install ./$(basename "$deb")"
+  finished=1
   exit 1
 fi
 
@@ -141,3 +145,4 @@ for f in /usr/share/man/man1/droplora.1.gz /usr/share/man/man1/droplora-workbenc
 done
 if [ -z "$missing" ]; then pass "man pages, bash completion, icons and copyright installed"
 else : >"$tmp/log"; fail "installed files missing:$missing"; fi
+finished=1
