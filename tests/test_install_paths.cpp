@@ -76,7 +76,7 @@ private slots:
         QCOMPARE(output, before);
     }
 
-    void unwritable_run_folder_moves_to_user_data() {
+    void unwritable_run_folder_goes_to_user_runs() {
         if (::geteuid() == 0) QSKIP("root may write anywhere; packaging/test-deb.sh checks the installed demo");
         QTemporaryDir tmp, data;
         QVERIFY(tmp.isValid() && data.isValid());
