@@ -9,6 +9,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "common/error.h"
+#include "common/install_paths.h"
 #include "config/run_config.h"
 #include "train/trainer.h"
 
@@ -113,6 +114,8 @@ int run_train(const CommandArgs& argv) {
         fail("--resume", "continues a run with its own config.yaml; --config does not apply to it");
     if (args.has("config")) {
         cfg = config::load_run_config(args.get("config"));
+        const std::string moved = common::place_run_folder(args.get("config"), cfg.output);
+        if (!moved.empty()) std::cout << moved << std::endl;
     } else if (resume.empty()) {
         fail("train", "--config RUN.yaml (or --resume RUN_DIR) is required");
     }

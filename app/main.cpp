@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "common/error.h"
+#include "common/install_paths.h"
 #include "train/resources.h"
 
 namespace {
@@ -16,6 +17,7 @@ const char* kUsage =
     "droplora — fine-tune LLaMA-family models with DropLoRA\n"
     "\n"
     "usage: droplora <command> [options]   (droplora <command> --help for details)\n"
+    "       droplora --version\n"
     "\n"
     "commands:\n"
     "  inspect MODEL_DIR             architecture, parameters, dtypes, vocab, layers, context\n"
@@ -33,6 +35,10 @@ int main(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         std::cout << kUsage;
         return argc < 2 ? 2 : 0;
+    }
+    if (!std::strcmp(argv[1], "--version")) {
+        std::cout << "droplora " << droplora::common::version() << "\n";
+        return 0;
     }
     using droplora::app::CommandArgs;
     const std::map<std::string, int (*)(const CommandArgs&)> commands = {

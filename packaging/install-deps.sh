@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages DropLoRA Workbench builds, tests and runs with.
+# Installs the Debian 12 packages DropLoRA Workbench builds, tests, packages and runs with.
 # Idempotent: when every package is already present it only checks (a second or two).
 set -euo pipefail
 
@@ -12,6 +12,7 @@ packages=(
   nodejs npm
   xvfb xauth
   clang libclang-rt-14-dev  # the libFuzzer targets (packaging/fuzz.sh)
+  debhelper dpkg-dev lintian desktop-file-utils appstream
 )
 # --reference: the Python tools that regenerate the golden test fixtures
 # (tests/reference/); CI does not need them, the goldens are committed.

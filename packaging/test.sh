@@ -11,3 +11,5 @@ export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800
 # A short fuzzing run of every libFuzzer target (CONTRIBUTING.md, "Fuzzing").
 bash packaging/fuzz.sh --smoke
+# The Debian package, built from build/ and installed for real (needs root or sudo; CI runs as root).
+if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then bash packaging/test-deb.sh build; else echo "test.sh: packaging/test-deb.sh skipped (needs root or sudo)"; fi

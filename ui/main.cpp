@@ -8,12 +8,12 @@
 // go to stderr), so it runs unattended under xvfb or QT_QPA_PLATFORM=offscreen.
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QFileInfo>
 #include <QPixmap>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
 
+#include "common/install_paths.h"
 #include "dialogs.h"
 #include "mainwindow.h"
 #include "metatypes.h"
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("DropLoRA"));
     QApplication::setApplicationName(QStringLiteral("Workbench"));
-    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    QApplication::setApplicationVersion(QString::fromStdString(droplora::common::version()));
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.droplora.Workbench"));  // resources/desktop/
     droplora::ui::registerMetaTypes();
 
     QCommandLineParser parser;
@@ -123,8 +124,8 @@ int main(int argc, char** argv) {
     if (parser.isSet(configOption)) {
         loaded = window.openRunFile(parser.value(configOption));
     } else {
-        const QString demo = QStringLiteral(DROPLORA_SOURCE_DIR "/resources/configs/demo.yaml");
-        if (QFileInfo::exists(demo)) window.openRunFile(demo);
+        const QString demo = QString::fromStdString(droplora::common::demo_run_file());
+        if (!demo.isEmpty()) window.openRunFile(demo);
     }
     if (parser.isSet(runOption)) loaded = window.openRunFolder(parser.value(runOption)) && loaded;
 

@@ -25,6 +25,7 @@
 #include "adapterpanel.h"
 #include "channelheatmap.h"
 #include "comparedialog.h"
+#include "common/install_paths.h"
 #include "comparesession.h"
 #include "datasetpanel.h"
 #include "dialogs.h"
@@ -273,8 +274,11 @@ void MainWindow::setConfig(const droplora::config::RunConfig& config) {
 }
 
 bool MainWindow::openRunFile(const QString& path) {
+    std::string moved;  // the note when the run folder moves to the user's data folder
     try {
-        setConfig(droplora::config::load_run_config(path.toStdString()));
+        droplora::config::RunConfig cfg = droplora::config::load_run_config(path.toStdString());
+        moved = droplora::common::place_run_folder(path.toStdString(), cfg.output);
+        setConfig(cfg);
     } catch (const std::exception& e) {
         Dialogs::error(this, tr("Open run file"), QString::fromUtf8(e.what()));
         return false;
@@ -282,6 +286,7 @@ bool MainWindow::openRunFile(const QString& path) {
     m_runFile = QFileInfo(path).absoluteFilePath();
     WorkbenchSettings::addRecentRunFile(m_runFile);
     appendLog(tr("run file %1 loaded").arg(m_runFile));
+    if (!moved.empty()) appendLog(QString::fromStdString(moved));
     updateTitle();
     return true;
 }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/install_paths.h"
 #include "data/hf_tokenizer.h"
 #include "data/spm_shim.h"
 #include "data/spm_vocab.h"
@@ -62,7 +63,8 @@ const char* shim_env() {
 }
 
 // Search order: $DROPLORA_SPM_LIB alone when set; else next to the executable,
-// then an installed layout (<exe>/../lib), then this build's library folder.
+// then <exe>/../lib, then the installed package's private folder (common/install_paths.h),
+// then this build's library folder.
 std::vector<std::string> shim_candidates() {
     if (const char* env = shim_env(); env != nullptr) return {env};
     std::vector<std::string> out;
@@ -70,6 +72,7 @@ std::vector<std::string> shim_candidates() {
         out.push_back(dir + "/" + kShimName);
         out.push_back(dir + "/../lib/" + kShimName);
     }
+    if (const std::string dir = common::private_lib_dir(); !dir.empty()) out.push_back(dir + "/" + kShimName);
 #ifdef DROPLORA_SPM_BUILD_DIR
     out.push_back(std::string(DROPLORA_SPM_BUILD_DIR) + "/" + kShimName);
 #endif
