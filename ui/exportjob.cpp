@@ -2,6 +2,7 @@
 
 #include "backgroundjob.h"
 #include "common/error.h"
+#include "exportformats.h"
 
 namespace droplora::ui {
 
@@ -20,7 +21,7 @@ ExportJob::~ExportJob() = default;  // m_job, a child, cancels and joins
 bool ExportJob::isRunning() const { return m_job->isRunning(); }
 
 QString ExportJob::formatName(droplora::io::ExportFormat format) {
-    return format == droplora::io::ExportFormat::Peft ? QStringLiteral("PEFT adapter") : QStringLiteral("merged model");
+    return exportFormatInfo(format).name;
 }
 
 bool ExportJob::start(const QString& source, droplora::io::ExportFormat format, const QString& outDir) {
