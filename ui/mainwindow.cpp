@@ -370,6 +370,8 @@ void MainWindow::connectController() {
             m_currentRunDir = m_controller->runDir();
             updateTitle();
         }
+        const auto& adapter = m_controller->config().adapter;
+        m_heatmap->setDropRate(adapter.method == "droplora" ? adapter.drop_rate : 0.0);
         m_status->setStarted(maxSteps, startStep);
         // config.yaml exists now, so the run folder lists.
         m_runsPanel->addRecentRun(m_controller->runDir());

@@ -86,6 +86,7 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
     m_lossPlot->setHistory(QVector<droplora::train::StepMetrics>(history.steps.begin(), history.steps.end()),
                            QVector<droplora::train::EvalMetrics>(history.evals.begin(), history.evals.end()));
     m_subspace->setHistory(QVector<droplora::train::StatsSample>(history.stats.begin(), history.stats.end()));
+    if (runConfig) m_heatmap->setDropRate(runConfig->adapter.method == "droplora" ? runConfig->adapter.drop_rate : 0.0);
     if (!history.stats.empty()) m_heatmap->setSample(history.stats.back());
     const qint64 lastStep = history.steps.empty() ? 0 : history.steps.back().step;
     qint64 maxSteps = history.steps.empty() ? 0 : history.steps.back().max_steps;

@@ -36,6 +36,7 @@ bool TrainingController::start(const droplora::config::RunConfig& config, const 
     m_control = std::make_shared<droplora::train::RunControl>();
     m_queue = std::make_shared<RunEventQueue>();
     m_finish.reset();
+    m_config = config;
     m_lastCheckpoint.clear();
     m_lastStep = 0;
     // The trainer resolves a relative output folder against the working directory, as here.

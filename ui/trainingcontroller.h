@@ -45,6 +45,8 @@ public:
     bool isRunning() const { return m_state != State::Idle; }
     // The run folder of the current (or the last) run, absolute.
     QString runDir() const { return m_runDir; }
+    // The config of the current (or the last) run, as given to start().
+    const droplora::config::RunConfig& config() const { return m_config; }
     QString lastCheckpoint() const { return m_lastCheckpoint; }
     qint64 lastStep() const { return m_lastStep; }
 
@@ -87,6 +89,7 @@ private:
     QTimer m_flushTimer;
     State m_state = State::Idle;
     QString m_runDir;
+    droplora::config::RunConfig m_config;
     QString m_lastCheckpoint;
     qint64 m_lastStep = 0;
 };
