@@ -1,15 +1,18 @@
-// droplora-workbench [--config FILE] [--run DIR] [--screenshot PNG [--screenshot-after-steps N]]
+// droplora-workbench [--config FILE] [--run DIR]
+//                    [--screenshot PNG [--screenshot-after-steps N] [--screenshot-size WxH]]
 //
 // --screenshot trains with the loaded config, grabs the whole window to PNG
 // after N logged steps (or when the run ends, whichever comes first; at the end
 // after the Summary tab has scored the held-out file), stops the run cleanly
-// and exits 0; it exits non-zero when the run cannot start or
+// and exits 0 (the window is WxH, default 1600x1000: e.g. 1366x768 shows a laptop;
+// a run folder that already holds a run is replaced); it exits non-zero when the run cannot start or
 // the image cannot be written, or the run fails. Message boxes are not shown in that mode (they
 // go to stderr), so it runs unattended under xvfb or QT_QPA_PLATFORM=offscreen.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QPixmap>
+#include <QStringList>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
@@ -105,7 +108,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption stepsOption(QStringLiteral("screenshot-after-steps"),
                                          QStringLiteral("Steps before the screenshot (default 5)."),
                                          QStringLiteral("N"), QStringLiteral("5"));
-    parser.addOptions({configOption, runOption, shotOption, stepsOption});
+    const QCommandLineOption sizeOption(QStringLiteral("screenshot-size"),
+                                        QStringLiteral("Window size of the screenshot (default 1600x1000)."),
+                                        QStringLiteral("WxH"), QStringLiteral("1600x1000"));
+    parser.addOptions({configOption, runOption, shotOption, stepsOption, sizeOption});
     parser.process(app);
 
     const bool screenshot = parser.isSet(shotOption);
@@ -116,7 +122,17 @@ int main(int argc, char** argv) {
                      qPrintable(parser.value(stepsOption)));
         return 2;
     }
-    if (screenshot) Dialogs::setRecording(true, true);
+    const QStringList sizeParts = parser.value(sizeOption).split(QLatin1Char('x'));
+    const int shotWidth = sizeParts.value(0).toInt(), shotHeight = sizeParts.value(1).toInt();
+    if (screenshot && (sizeParts.size() != 2 || shotWidth < 200 || shotHeight < 200)) {
+        std::fprintf(stderr, "--screenshot-size: expected WIDTHxHEIGHT (e.g. 1366x768), got '%s'\n",
+                     qPrintable(parser.value(sizeOption)));
+        return 2;
+    }
+    if (screenshot) {
+        Dialogs::setRecording(true, true);
+        Dialogs::setChoiceAnswer(1);  // "replace the run": the demo's previous screenshot run
+    }
 
     MainWindow window;
     bool loaded = true;
@@ -129,7 +145,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(runOption)) loaded = window.openRunFolder(parser.value(runOption)) && loaded;
 
     if (screenshot) {
-        window.resize(1600, 1000);
+        window.resize(shotWidth, shotHeight);
         window.show();
         if (!loaded) return 1;
         new ScreenshotTaker(&window, parser.value(shotOption), afterSteps);
