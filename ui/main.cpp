@@ -21,6 +21,7 @@
 #include "mainwindow.h"
 #include "metatypes.h"
 #include "runsummary.h"
+#include "theme.h"
 #include "trainingcontroller.h"
 
 using droplora::ui::Dialogs;
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("Workbench"));
     QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
     droplora::ui::registerMetaTypes();
+    // The system's colours unless View → Theme chose light or dark.
+    droplora::ui::captureSystemPalette();
+    if (droplora::ui::savedTheme() != droplora::ui::Theme::System) droplora::ui::applyTheme(droplora::ui::savedTheme());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("DropLoRA Workbench: fine-tune LLaMA-family models with DropLoRA"));

@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
@@ -46,6 +47,7 @@
 #include "runstatus.h"
 #include "runsummary.h"
 #include "subspaceplot.h"
+#include "theme.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
 #include "trainingpanel.h"
@@ -302,6 +304,18 @@ void MainWindow::buildActions() {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
     view->addAction(bar->toggleViewAction());
+    view->addSeparator();
+    QMenu* themes = view->addMenu(tr("Theme"));
+    auto* themeGroup = new QActionGroup(this);
+    for (Theme theme : {Theme::System, Theme::Light, Theme::Dark}) {
+        QAction* a = themes->addAction(themeName(theme), this, [theme] {
+            applyTheme(theme);
+            saveTheme(theme);
+        });
+        a->setCheckable(true);
+        a->setChecked(theme == savedTheme());
+        themeGroup->addAction(a);
+    }
     buildHelpMenu();
 }
 

@@ -45,7 +45,9 @@ public:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override {
-        if (watched == m_plot && (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange)) {
+        const QEvent::Type t = event->type();
+        if (watched == m_plot && (t == QEvent::PaletteChange || t == QEvent::ApplicationPaletteChange ||
+                                  t == QEvent::FontChange)) {
             style(m_plot);
             m_plot->replot(QCustomPlot::rpQueuedReplot);
         }
@@ -91,9 +93,7 @@ QLabel* makeCaption(QWidget* parent) {
     auto* label = new QLabel(parent);
     label->setWordWrap(true);
     label->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    QPalette pal = label->palette();
-    pal.setColor(QPalette::WindowText, pal.color(QPalette::PlaceholderText));
-    label->setPalette(pal);
+    label->setForegroundRole(QPalette::PlaceholderText);  // muted, and follows a theme change
     return label;
 }
 
