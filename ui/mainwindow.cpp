@@ -501,12 +501,16 @@ void MainWindow::updateActions() {
     m_openRunFolderAction->setEnabled(idle && !comparing);
     // The form describes the running run; it is edited between runs.
     for (int i = 0; i < m_formTabs->count() - 1; ++i) m_formTabs->widget(i)->setEnabled(idle);
-    if (state == TrainingController::State::Stopping)
-        statusBar()->showMessage(tr("stopping — writing a checkpoint…"));
-    else if (paused)
-        statusBar()->showMessage(tr("paused"));
-    else
-        statusBar()->clearMessage();
+    // The state's message only when the state changes (a form edit leaves other messages alone).
+    if (static_cast<int>(state) != m_messageState) {
+        m_messageState = static_cast<int>(state);
+        if (state == TrainingController::State::Stopping)
+            statusBar()->showMessage(tr("stopping — writing a checkpoint…"));
+        else if (paused)
+            statusBar()->showMessage(tr("paused"));
+        else
+            statusBar()->clearMessage();
+    }
 }
 
 void MainWindow::updateTitle() {

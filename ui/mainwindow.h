@@ -176,6 +176,7 @@ private:
     QString m_currentRunDir;
     bool m_closeWhenIdle = false;  // a close was asked for during a run or an export
     bool m_clearOnStart = false;   // a new run (not a resume) replaces the plots once it has started
+    int m_messageState = -1;       // the controller state whose message the status bar shows
     QString m_exportOutDir;        // of the export going (or the last one)
 };
 

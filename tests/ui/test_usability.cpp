@@ -153,10 +153,12 @@ void TestUsability::startBlockedByInvalidField() {
     QVERIFY2(w.startAction()->isEnabled(), qPrintable(w.formProblem()));
     auto* lr = qobject_cast<NumberEdit*>(fieldByLabel(w.trainingPanel(), QStringLiteral("Learning rate")));
     QVERIFY(lr);
-    w.formTabs()->setCurrentIndex(tabIndex(w, QStringLiteral("Model")));
+    w.formTabs()->setCurrentIndex(tabIndex(w, QStringLiteral("Training")));
+    lr->setFocus();
     lr->selectAll();
     QTest::keyClicks(lr, QStringLiteral("fast"));
     QVERIFY(!lr->isTextValid());
+    w.formTabs()->setCurrentIndex(tabIndex(w, QStringLiteral("Model")));
     // Start is blocked, says why, and shows the tab.
     QVERIFY(!w.startAction()->isEnabled());
     QVERIFY(w.startAction()->toolTip().contains(QStringLiteral("Learning rate")));
@@ -201,8 +203,9 @@ void TestUsability::overwriteQuestionComesLastAndOffersFreshFolder() {
     fillForm(w, c);
     // With a field in error, Start refuses before it asks anything.
     auto* lr = qobject_cast<NumberEdit*>(fieldByLabel(w.trainingPanel(), QStringLiteral("Learning rate")));
-    lr->selectAll();
-    QTest::keyClicks(lr, QStringLiteral("-1"));
+    lr->setText(QStringLiteral("-1"));
+    emit lr->textEdited(lr->text());  // as typing does
+    QVERIFY(!lr->isTextValid());
     QVERIFY(!w.startTraining());
     for (const auto& r : Dialogs::records()) QVERIFY(r.kind != Dialogs::Kind::Question);
     lr->setValue(1e-3);
