@@ -260,7 +260,7 @@ void MainWindow::buildActions() {
     m_openRunFolderAction = file->addAction(tr("Open run &folder…"), this, &MainWindow::chooseAndOpenRunFolder);
     m_recentRunsMenu = file->addMenu(tr("Recent runs"));
     file->addSeparator();
-    m_exportAction = file->addAction(tr("&Export…"), this, [this] { chooseAndExport(0); });
+    m_exportAction = file->addAction(tr("&Export…"), this, [this] { chooseAndExport(-1); });
     m_exportAction->setShortcut(Qt::CTRL | Qt::Key_E);
     QMenu* exportAs = file->addMenu(tr("Export as"));
     for (int i = 0; i < exportFormats().size(); ++i)
@@ -570,7 +570,8 @@ void MainWindow::chooseAndExport(int formatIndex) {
     }
     if (!m_exportJob->isRunning()) {
         m_exportDialog->setSource(m_currentRunDir, QString::fromStdString(config().model));
-        m_exportDialog->setFormat(exportFormats().value(formatIndex, exportFormats().front()).format);
+        if (formatIndex >= 0 && formatIndex < exportFormats().size())
+            m_exportDialog->setFormat(exportFormats()[formatIndex].format);  // else the dialog's last choice
     }
     m_exportDialog->show();
     m_exportDialog->raise();

@@ -126,6 +126,7 @@ private:
     void chooseAndOpenRunFile();
     void chooseAndSaveRunFile();
     void chooseAndOpenRunFolder();
+    // The Export window for the shown run, with the format of exportFormats()[formatIndex] (-1: as it was).
     void chooseAndExport(int formatIndex);
     void buildHelpMenu();
     // The window at the screen's available size (or its remembered geometry), splitters as left.
