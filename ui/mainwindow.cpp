@@ -144,8 +144,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_compare, &CompareSession::finished, this, &MainWindow::onCompareFinished);
 
     // Fields with an error block Start; a value put back says why.
+    const QList<QFormLayout*> forms = m_formTabs->findChildren<QFormLayout*>();
     for (NumberEdit* edit : m_formTabs->findChildren<NumberEdit*>()) {
-        if (auto* form = qobject_cast<QFormLayout*>(edit->parentWidget() ? edit->parentWidget()->layout() : nullptr))
+        for (QFormLayout* form : forms)
             if (auto* label = qobject_cast<QLabel*>(form->labelForField(edit))) edit->setLabel(label->text());
         connect(edit, &NumberEdit::validityChanged, this, &MainWindow::updateActions);
         connect(edit, &NumberEdit::reverted, this, [this](const QString& why) {

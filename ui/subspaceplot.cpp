@@ -44,7 +44,7 @@ QCustomPlot* SubspacePlot::makePlot(const QString& xLabel, const QString& yLabel
     plot->legend->setVisible(true);
     plot->legend->setRowSpacing(0);
     applyPlotStyle(plot);
-    placeLegendBelow(plot, 4);
+    placeLegendBelow(plot, 2);  // small plots: two entries a row
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     return plot;
 }
