@@ -158,10 +158,11 @@ QString MainWindow::formProblem(int* tab) const {
 
 QString MainWindow::freshRunFolder(const QString& dir) {
     QString base = QDir::cleanPath(dir);
-    // demo-2 → demo-3, not demo-2-2.
-    const int dash = base.lastIndexOf(QLatin1Char('-'));
+    // demo-2 → demo-3, not demo-2-2 (only the folder's own name counts, not its parents').
+    const int dash = static_cast<int>(base.lastIndexOf(QLatin1Char('-')));
+    const int slash = static_cast<int>(base.lastIndexOf(QLatin1Char('/')));
     bool numbered = false;
-    if (dash > 0) base.mid(dash + 1).toInt(&numbered);
+    if (dash > slash + 1) base.mid(dash + 1).toInt(&numbered);
     if (numbered) base.truncate(dash);
     for (int n = 2;; ++n) {
         const QString candidate = QStringLiteral("%1-%2").arg(base).arg(n);

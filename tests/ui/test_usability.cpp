@@ -118,6 +118,8 @@ void TestUsability::layoutFitsLaptop() {
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QCoreApplication::processEvents();
+    // It fits: no minimum size pushes the window past the screen.
+    QCOMPARE(w.size(), QSize(1366, 768 - 30));
     QVERIFY(!w.logDock()->isVisible());
     QVERIFY2(w.lossPlot()->height() >= kMinLossPlotHeight, qPrintable(QString::number(w.lossPlot()->height())));
     QVERIFY2(w.heatmap()->height() >= 150, qPrintable(QString::number(w.heatmap()->height())));
