@@ -5,12 +5,14 @@
 #include <QLabel>
 #include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <qcustomplot.h>
 
 #include "formatting.h"
 #include "plotexport.h"
+#include "plotstyle.h"
 
 namespace droplora::ui {
 
@@ -19,21 +21,27 @@ constexpr int kMaxRowLabels = 40;  // beyond this, label every k-th row
 }
 
 ChannelHeatmap::ChannelHeatmap(QWidget* parent)
-    : QWidget(parent), m_statistic(new QComboBox(this)), m_title(new QLabel(this)), m_plot(new QCustomPlot(this)) {
+    : QWidget(parent),
+      m_statistic(new QComboBox(this)),
+      m_title(new QLabel(this)),
+      m_caption(makeCaption(this)),
+      m_plot(new QCustomPlot(this)) {
     m_statistic->addItem(tr("keep frequency"), static_cast<int>(Statistic::KeepFraction));
     m_statistic->addItem(tr("energy"), static_cast<int>(Statistic::Energy));
     m_statistic->addItem(tr("gradient norm"), static_cast<int>(Statistic::GradNorm));
     auto* bar = new QHBoxLayout;
     bar->addWidget(m_title, 1);
     bar->addWidget(m_statistic);
+    bar->addWidget(makeHelpButton(helpHtml(), this));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
     layout->addLayout(bar);
+    layout->addWidget(m_caption);
     layout->addWidget(m_plot, 1);
 
     m_plot->xAxis->setLabel(tr("rank channel"));
     m_plot->yAxis->setRangeReversed(true);  // the first module on top
-    m_plot->yAxis->setTickLabelFont(QFont(font().family(), std::max(6, font().pointSize() - 2)));
     m_plot->xAxis->grid()->setVisible(false);
     m_plot->yAxis->grid()->setVisible(false);
     m_map = new QCPColorMap(m_plot->xAxis, m_plot->yAxis);
@@ -54,6 +62,7 @@ ChannelHeatmap::ChannelHeatmap(QWidget* parent)
     m_highlight->setBrush(Qt::NoBrush);
     m_highlight->setVisible(false);
     m_plot->setMouseTracking(true);
+    applyPlotStyle(m_plot);
     installPlotExportMenu(m_plot, QStringLiteral("rank-channels"));
 
     connect(m_statistic, &QComboBox::currentIndexChanged, this, &ChannelHeatmap::rebuild);
@@ -70,13 +79,43 @@ ChannelHeatmap::ChannelHeatmap(QWidget* parent)
         int column = 0;
         const int row = rowAt(e->pos(), &column);
         if (row < 0) return QToolTip::hideText();
-        QToolTip::showText(e->globalPosition().toPoint(), QStringLiteral("%1 · channel %2: %3")
-                                                              .arg(m_modules.at(row))
-                                                              .arg(column)
-                                                              .arg(formatNumber(cellValue(row, column))),
-                           m_plot);
+        QToolTip::showText(e->globalPosition().toPoint(), cellToolTip(row, column), m_plot);
     });
     clear();
+}
+
+QString ChannelHeatmap::helpHtml() {
+    return tr("<p><b>What the rank-channel heatmap shows</b></p>"
+              "<p>One row per adapted module (layer and projection), one column per rank channel i of the "
+              "adapter ΔW = s·B·A (channel i is column i of B with row i of A).</p>"
+              "<ul><li><b>Keep frequency</b>: the share of steps (or tokens) in which DropLoRA kept the channel "
+              "since the previous sample. Channels are dropped at random with probability p, so every cell "
+              "should sit near <b>1−p</b> (marked on the colour scale); a pattern, a row or a column far from "
+              "it, means the mask is not uniform. Plain LoRA keeps every channel: all 1.</li>"
+              "<li><b>Energy</b>: s·‖B[:,i]‖·‖A[i,:]‖, how much channel i contributes to the update. DropLoRA "
+              "aims to spread the energy over the channels; a few bright columns mean a few channels carry "
+              "the update (it behaves like a lower rank).</li>"
+              "<li><b>Gradient norm</b>: how strongly the last step pushed each channel. Zero in a dropped "
+              "channel; very bright rows point at the modules that learn most.</li></ul>"
+              "<p>Hover a cell for its module, layer, channel and value; click a row to show that module in "
+              "the subspace plots.</p>");
+}
+
+QString ChannelHeatmap::cellToolTip(int row, int column) const {
+    const QString module = m_modules.value(row);
+    // "model.layers.3.self_attn.q_proj": layer 3, projection q_proj.
+    const QStringList parts = module.split(QLatin1Char('.'));
+    const int layerAt = static_cast<int>(parts.indexOf(QStringLiteral("layers")));
+    const QString layer = layerAt >= 0 && layerAt + 1 < parts.size() ? parts[layerAt + 1] : QStringLiteral("?");
+    const double v = cellValue(row, column);
+    const QString value = std::isnan(v) ? tr("no value") : QString::number(v, 'g', 3);
+    return tr("layer %1 · %2 · channel %3\n%4: %5")
+        .arg(layer, parts.value(parts.size() - 1), QString::number(column), m_statistic->currentText(), value);
+}
+
+void ChannelHeatmap::setDropRate(double p) {
+    m_dropRate = std::clamp(p, 0.0, 1.0);
+    rebuild();
 }
 
 void ChannelHeatmap::clear() {
@@ -139,6 +178,7 @@ void ChannelHeatmap::rebuild() {
     const int rows = m_modules.size();
     m_title->setText(rows ? tr("<b>Rank channels</b> — step %1").arg(m_sample.step)
                           : tr("<b>Rank channels</b> — no statistics yet"));
+    m_caption->setText(captionText());
     auto* data = m_map->data();
     if (rows == 0 || m_columns == 0) {
         data->setSize(1, 1);
@@ -159,10 +199,19 @@ void ChannelHeatmap::rebuild() {
     data->setRange(QCPRange(0, m_columns - 1), QCPRange(0, rows - 1));
     for (int r = 0; r < rows; ++r)
         for (int c = 0; c < m_columns; ++c) data->setCell(c, r, cellValue(r, c));
-    if (statistic() == Statistic::KeepFraction)
+    if (statistic() == Statistic::KeepFraction) {
         m_map->setDataRange(QCPRange(0, 1));
-    else
+        // The colour scale marks where every cell should sit: 1 − p.
+        auto scaleTicker = QSharedPointer<QCPAxisTickerText>::create();
+        const double expected = 1.0 - m_dropRate;
+        for (double t : {0.0, 0.25, 0.5, 0.75, 1.0})
+            if (std::abs(t - expected) > 0.08) scaleTicker->addTick(t, QString::number(t));
+        scaleTicker->addTick(expected, QStringLiteral("1−p = %1").arg(QString::number(expected, 'g', 3)));
+        m_scale->axis()->setTicker(scaleTicker);
+    } else {
+        m_scale->axis()->setTicker(QSharedPointer<QCPAxisTicker>::create());
         m_map->rescaleDataRange(true);
+    }
     m_scale->axis()->setLabel(m_statistic->currentText());
 
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
@@ -182,6 +231,32 @@ void ChannelHeatmap::updateSelection() {
         m_highlight->bottomRight->setCoords(m_columns - 0.5, m_selected + 0.5);
     }
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString ChannelHeatmap::captionText() const {
+    if (m_sample.modules.empty()) return tr("Per rank channel of each adapted module; appears with the first statistics sample.");
+    double sum = 0;
+    int n = 0;
+    for (int r = 0; r < rowCount(); ++r)
+        for (int c = 0; c < m_columns; ++c) {
+            const double v = cellValue(r, c);
+            if (!std::isnan(v)) {
+                sum += v;
+                ++n;
+            }
+        }
+    const QString mean = n ? QString::number(sum / n, 'g', 3) : QStringLiteral("–");
+    switch (statistic()) {
+    case Statistic::KeepFraction:
+        return tr("How often each channel was kept: mean %1, expected about 1−p = %2.")
+            .arg(mean, QString::number(1.0 - m_dropRate, 'g', 3));
+    case Statistic::Energy:
+        return tr("How much each channel contributes to the update (mean %1): even columns mean the rank is used.")
+            .arg(mean);
+    case Statistic::GradNorm:
+        return tr("How strongly the last step pushed each channel (mean %1); dropped channels get none.").arg(mean);
+    }
+    return {};
 }
 
 int ChannelHeatmap::rowAt(const QPoint& pos, int* column) const {

@@ -38,10 +38,17 @@ public:
     double cellValue(int row, int column) const;
     qint64 sampleStep() const { return m_sample.step; }
     QCustomPlot* plot() const { return m_plot; }
+    // The hover text of a cell: layer, projection, channel and the value to 3 digits.
+    QString cellToolTip(int row, int column) const;
+    QString captionText() const;
+    double dropRate() const { return m_dropRate; }
+    static QString helpHtml();
 
 public slots:
     void setSample(const droplora::train::StatsSample& sample);
     void selectModule(const QString& module);
+    // DropLoRA's p (0 for LoRA): the keep frequency should sit near 1 − p.
+    void setDropRate(double p);
 
 signals:
     void moduleSelected(const QString& module);
@@ -54,6 +61,7 @@ private:
 
     QComboBox* m_statistic;
     QLabel* m_title;
+    QLabel* m_caption;
     QCustomPlot* m_plot;
     QCPColorMap* m_map;
     QCPColorScale* m_scale;
@@ -62,6 +70,7 @@ private:
     QStringList m_modules;
     int m_columns = 0;
     int m_selected = -1;
+    double m_dropRate = 0;
 };
 
 }  // namespace droplora::ui

@@ -1,7 +1,6 @@
 #include "datasetscanjob.h"
 
-#include <QThread>
-#include <exception>
+#include "backgroundjob.h"
 
 #include "data/dataset.h"
 #include "data/tokenizer.h"
@@ -11,67 +10,37 @@ namespace droplora::ui {
 
 namespace data = droplora::data;
 
-struct DatasetScanJob::Outcome {
-    bool ok = false;
-    bool cancelled = false;
-    QString error;
-    DatasetScanResult result;
-};
-
-DatasetScanJob::DatasetScanJob(QObject* parent) : QObject(parent) {
+DatasetScanJob::DatasetScanJob(QObject* parent)
+    : QObject(parent), m_job(new BackgroundJob(QStringLiteral("droplora-dataset-scan"), this)) {
     qRegisterMetaType<DatasetScanResult>("droplora::ui::DatasetScanResult");
+    connect(m_job, &BackgroundJob::failed, this, &DatasetScanJob::failed);
+    connect(m_job, &BackgroundJob::finished, this, &DatasetScanJob::onJobFinished);
 }
 
-DatasetScanJob::~DatasetScanJob() {
-    if (!m_thread) return;
-    m_cancel->store(true);
-    m_thread->wait();
-    delete m_thread;
-}
+DatasetScanJob::~DatasetScanJob() = default;  // m_job, a child, cancels and joins
+
+bool DatasetScanJob::isBusy() const { return m_job->isRunning() || m_waiting != nullptr; }
 
 void DatasetScanJob::request(const DatasetScanRequest& request) {
-    if (!m_thread) return launch(request);
+    if (!m_job->isRunning()) return launch(request);
     m_waiting = std::make_unique<DatasetScanRequest>(request);
-    m_cancel->store(true);
+    m_job->cancel();
 }
 
 void DatasetScanJob::launch(const DatasetScanRequest& request) {
-    m_cancel = std::make_shared<std::atomic<bool>>(false);
-    m_outcome = std::make_shared<Outcome>();
-    auto cancel = m_cancel;
-    auto outcome = m_outcome;
-    m_thread = QThread::create([request, cancel, outcome] {
-        try {
-            scan(request, *cancel, *outcome);
-            outcome->ok = !outcome->cancelled;
-        } catch (const std::exception& e) {
-            outcome->error = QString::fromUtf8(e.what());
-        } catch (...) {
-            outcome->error = QStringLiteral("%1: unreadable data file").arg(request.path);
-        }
-    });
-    m_thread->setObjectName(QStringLiteral("droplora-dataset-scan"));
-    connect(m_thread, &QThread::finished, this, &DatasetScanJob::onWorkerFinished, Qt::QueuedConnection);
-    m_thread->start();
+    m_job->run<DatasetScanResult>(
+        [request](BackgroundJob::Context& ctx) { return scan(request, [&ctx] { return ctx.isCancelled(); }); },
+        [this](DatasetScanResult&& result) { emit succeeded(result); });
 }
 
-void DatasetScanJob::onWorkerFinished() {
-    if (!m_thread) return;
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    if (m_waiting) {
-        // A newer request supersedes this result.
-        std::unique_ptr<DatasetScanRequest> next = std::move(m_waiting);
-        return launch(*next);
-    }
-    if (m_outcome->ok)
-        emit succeeded(m_outcome->result);
-    else if (!m_outcome->cancelled)
-        emit failed(m_outcome->error);
+void DatasetScanJob::onJobFinished() {
+    // A newer request supersedes the one that just ended (it was cancelled, so it reported nothing).
+    if (!m_waiting) return;
+    std::unique_ptr<DatasetScanRequest> next = std::move(m_waiting);
+    launch(*next);
 }
 
-void DatasetScanJob::scan(const DatasetScanRequest& request, const std::atomic<bool>& cancel, Outcome& out) {
+DatasetScanResult DatasetScanJob::scan(const DatasetScanRequest& request, const std::function<bool()>& isCancelled) {
     const std::string where = "data panel";
     data::LoadOptions load;
     load.format = data::parse_format(request.format.toStdString(), where);
@@ -79,7 +48,7 @@ void DatasetScanJob::scan(const DatasetScanRequest& request, const std::atomic<b
     const data::Template templ = data::parse_template(request.templ.toStdString(), where);
     const data::LoadedRows loaded = data::load_rows(request.path.toStdString(), load);
 
-    DatasetScanResult& r = out.result;
+    DatasetScanResult r;
     r.detectedFormat = QString::fromLatin1(data::format_name(loaded.format));
     r.rows = static_cast<qint64>(loaded.rows.size());
     r.skipped = loaded.skipped;
@@ -108,17 +77,15 @@ void DatasetScanJob::scan(const DatasetScanRequest& request, const std::atomic<b
         else
             r.previewHtml += segmentsHtml(QString::fromStdString(row.source), data::render(row, templ));
     }
-    if (!tokenizer) return;
+    if (!tokenizer) return r;
     r.tokenized = true;
     const size_t n = std::min(loaded.rows.size(), static_cast<size_t>(kLengthRows));
     r.lengths.reserve(static_cast<int>(n));
     for (size_t i = 0; i < n; ++i) {
-        if (cancel.load()) {
-            out.cancelled = true;
-            return;
-        }
+        if (isCancelled()) return r;  // dropped: the job reports a cancellation
         r.lengths.append(static_cast<double>(data::tokenize(loaded.rows[i], *tokenizer, opts).input_ids.size()));
     }
+    return r;
 }
 
 }  // namespace droplora::ui

@@ -3,17 +3,18 @@
 // lengths of up to kLengthRows rows (with the model's tokenizer, when a model
 // is set). A request made while one is running replaces any waiting one and
 // cancels the running one, so typing in the form never queues up scans.
+// The scan runs on a BackgroundJob; a cancelled scan reports nothing.
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QVector>
-#include <atomic>
+#include <functional>
 #include <memory>
 
-class QThread;
-
 namespace droplora::ui {
+
+class BackgroundJob;
 
 struct DatasetScanRequest {
     QString path;
@@ -45,21 +46,19 @@ public:
     ~DatasetScanJob() override;
 
     void request(const DatasetScanRequest& request);
-    bool isBusy() const { return m_thread != nullptr || m_waiting != nullptr; }
+    bool isBusy() const;
 
 signals:
     void succeeded(const droplora::ui::DatasetScanResult& result);
     void failed(const QString& message);
 
 private:
-    struct Outcome;
     void launch(const DatasetScanRequest& request);
-    void onWorkerFinished();
-    static void scan(const DatasetScanRequest& request, const std::atomic<bool>& cancel, Outcome& out);
+    void onJobFinished();
+    // The scan itself, on the worker thread; returns early once `isCancelled()` says so.
+    static DatasetScanResult scan(const DatasetScanRequest& request, const std::function<bool()>& isCancelled);
 
-    QThread* m_thread = nullptr;
-    std::shared_ptr<std::atomic<bool>> m_cancel;
-    std::shared_ptr<Outcome> m_outcome;
+    BackgroundJob* m_job;
     std::unique_ptr<DatasetScanRequest> m_waiting;
 };
 

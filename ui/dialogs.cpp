@@ -1,6 +1,7 @@
 #include "dialogs.h"
 
 #include <QMessageBox>
+#include <QPushButton>
 #include <QMutex>
 #include <QMutexLocker>
 #include <cstdio>
@@ -13,6 +14,7 @@ struct RecorderState {
     QMutex mutex;
     bool recording = false;
     bool confirmAnswer = true;
+    int choiceAnswer = -1;
     QList<Dialogs::Record> records;
 };
 
@@ -48,6 +50,36 @@ bool Dialogs::confirm(QWidget* parent, const QString& title, const QString& ques
     }
     return QMessageBox::question(parent, title, question, QMessageBox::Yes | QMessageBox::No, QMessageBox::No) ==
            QMessageBox::Yes;
+}
+
+int Dialogs::choose(QWidget* parent, const QString& title, const QString& question, const QStringList& options,
+                    int defaultIndex) {
+    if (options.isEmpty()) return -1;
+    if (isRecording()) {
+        record(Kind::Question, title, question + QStringLiteral("\n[") + options.join(QStringLiteral(" | ")) + ']');
+        QMutexLocker lock(&state().mutex);
+        const int preset = state().choiceAnswer;
+        return preset >= 0 && preset < options.size() ? preset : defaultIndex;
+    }
+    QMessageBox box(QMessageBox::Question, title, question, QMessageBox::NoButton, parent);
+    QList<QAbstractButton*> buttons;
+    for (int i = 0; i < options.size(); ++i)
+        buttons.append(box.addButton(options[i], i + 1 == options.size() ? QMessageBox::RejectRole
+                                                                         : QMessageBox::AcceptRole));
+    box.setDefaultButton(qobject_cast<QPushButton*>(buttons.value(defaultIndex)));
+    box.setEscapeButton(buttons.last());
+    box.exec();
+    const int chosen = static_cast<int>(buttons.indexOf(box.clickedButton()));
+    return chosen < 0 ? static_cast<int>(options.size()) - 1 : chosen;
+}
+
+void Dialogs::note(Kind kind, const QString& title, const QString& text) {
+    if (isRecording()) record(kind, title, text);
+}
+
+void Dialogs::setChoiceAnswer(int index) {
+    QMutexLocker lock(&state().mutex);
+    state().choiceAnswer = index;
 }
 
 void Dialogs::setRecording(bool on, bool confirmAnswer) {

@@ -24,10 +24,19 @@ public:
     static void information(QWidget* parent, const QString& title, const QString& text);
     // Yes/No question; in recording mode answers with the preset answer.
     static bool confirm(QWidget* parent, const QString& title, const QString& question);
+    // One of several answers (button texts, the last one the cancel); returns its
+    // index. In recording mode the record lists the options and the preset
+    // choice (setChoiceAnswer) is returned, else `defaultIndex`.
+    static int choose(QWidget* parent, const QString& title, const QString& question, const QStringList& options,
+                      int defaultIndex = 0);
+    // Records a message in recording mode (e.g. what a non-modal window showed); nothing otherwise.
+    static void note(Kind kind, const QString& title, const QString& text);
 
     // Recording mode: no modal dialog is shown; messages are kept instead.
     static void setRecording(bool on, bool confirmAnswer = true);
     static bool isRecording();
+    // The answer choose() gives in recording mode; -1: its default.
+    static void setChoiceAnswer(int index);
     static QList<Record> records();
     static QString lastError();  // text of the newest error, empty if none
     static void clearRecords();

@@ -1,29 +1,28 @@
-// Exports a run's adapter (PEFT folder or merged model) on a worker thread.
-// The engine logs each stage; those lines are the progress. cancel() takes
-// effect at the next stage: the log callback throws, the engine unwinds, and
-// failed("cancelled") is reported (a partly written out_dir may remain).
+// Exports a run's adapter (PEFT folder or merged model) on a worker thread
+// (BackgroundJob). The engine logs each stage; those lines are the progress.
+// cancel() takes effect at the next stage: the log callback throws, the engine
+// unwinds, and failed("… export cancelled") is reported (a partly written
+// out_dir may remain).
 #pragma once
 
 #include <QObject>
 #include <QString>
-#include <atomic>
-#include <memory>
 
 #include "export/export.h"
 
-class QThread;
-
 namespace droplora::ui {
+
+class BackgroundJob;
 
 class ExportJob : public QObject {
     Q_OBJECT
 
 public:
     explicit ExportJob(QObject* parent = nullptr);
-    ~ExportJob() override;  // waits for a running export
+    ~ExportJob() override;  // cancels and waits for a running export
 
     bool start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir);
-    bool isRunning() const { return m_thread != nullptr; }
+    bool isRunning() const;
     const droplora::exports::ExportReport& report() const { return m_report; }
 
     static QString formatName(droplora::exports::ExportFormat format);
@@ -37,12 +36,8 @@ signals:
     void failed(const QString& message);
 
 private:
-    struct Outcome;
-    void onWorkerFinished();
-
-    QThread* m_thread = nullptr;
-    std::shared_ptr<std::atomic<bool>> m_cancel;
-    std::shared_ptr<Outcome> m_outcome;
+    BackgroundJob* m_job;
+    QString m_outDir;
     droplora::exports::ExportReport m_report;
 };
 

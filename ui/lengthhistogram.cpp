@@ -6,6 +6,7 @@
 #include <qcustomplot.h>
 
 #include "plotexport.h"
+#include "plotstyle.h"
 
 namespace droplora::ui {
 
@@ -28,6 +29,7 @@ LengthHistogram::LengthHistogram(QWidget* parent) : QWidget(parent), m_plot(new 
     m_label->position->setCoords(0.98, 0.04);
     m_label->setColor(QColor(0xc6, 0x28, 0x28));
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    applyPlotStyle(m_plot);
     installPlotExportMenu(m_plot, QStringLiteral("token-lengths"));
     rebuild();
 }

@@ -12,6 +12,7 @@
 #include <qcustomplot.h>
 
 #include "plotexport.h"
+#include "plotstyle.h"
 
 namespace droplora::ui {
 
@@ -45,9 +46,15 @@ LossPlot::LossPlot(QWidget* parent)
     bar->addWidget(m_logScale);
     bar->addWidget(reset);
     bar->addWidget(save);
+    bar->addWidget(makeHelpButton(helpHtml(), this));
+    auto* caption = makeCaption(this);
+    caption->setText(tr("Training loss of each step (light) and its moving average (bold), validation loss "
+                        "(dots), learning rate (dashed, right axis)."));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
     layout->addLayout(bar);
+    layout->addWidget(caption);
     layout->addWidget(m_plot, 1);
 
     const QColor blue(0x19, 0x76, 0xd2);
@@ -73,9 +80,8 @@ LossPlot::LossPlot(QWidget* parent)
     m_plot->yAxis2->setLabel(tr("learning rate"));
     m_plot->yAxis2->setVisible(true);
     m_plot->legend->setVisible(true);
-    m_plot->legend->setBrush(QColor(255, 255, 255, 190));  // the curves stay visible beneath
-    m_plot->legend->setFont(QFont(font().family(), std::max(7, font().pointSize() - 1)));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    applyPlotStyle(m_plot);
+    placeLegendBelow(m_plot, 6);  // outside the data: the curves are never hidden
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     m_plot->axisRect()->setRangeDrag(Qt::Horizontal | Qt::Vertical);
     m_plot->axisRect()->setRangeZoom(Qt::Horizontal | Qt::Vertical);
@@ -143,7 +149,7 @@ void LossPlot::addOverlay(const QString& name, const QVector<double>& steps, con
         graph = m_plot->addGraph();
         QColor colour = kOverlayColours[m_overlays.size() % std::size(kOverlayColours)];
         colour.setAlpha(200);
-        graph->setPen(QPen(colour, 1.5, Qt::DotLine));
+        graph->setPen(QPen(colour, 2));
         graph->setName(name);
         m_overlays.insert(name, graph);
     }
@@ -213,7 +219,28 @@ void LossPlot::resetView() {
     refresh();
 }
 
+QString LossPlot::helpHtml() {
+    return tr("<p><b>What the loss plot shows</b></p>"
+              "<ul><li><b>Train loss</b>: the mean cross-entropy of the response tokens of each optimizer step "
+              "(light), and its moving average (bold; the Smoothing box sets how much of the past it keeps).</li>"
+              "<li><b>Validation loss</b>: the same on held-out rows, every <i>Evaluate</i> steps. It is the "
+              "number to trust: when it rises while the train loss still falls, the adapter is memorising the "
+              "training rows (overfitting).</li>"
+              "<li><b>Learning rate</b>: the schedule (warm-up, then linear/cosine decay), on the right axis.</li>"
+              "<li>Other runs' losses appear as coloured overlays (Runs → Overlay loss).</li></ul>"
+              "<p>A healthy run falls fast at first and then flattens. DropLoRA's train loss is noisier than "
+              "LoRA's (channels are dropped at random); compare the validation losses.</p>"
+              "<p>Drag to pan, wheel to zoom, double-click to follow the data again.</p>");
+}
+
 void LossPlot::refresh() {
+    // Only series that hold data are named in the legend.
+    QList<QCPGraph*> named = {m_raw, m_smoothed, m_eval, m_lr};
+    named.append(m_overlays.values());
+    for (QCPGraph* g : named) {
+        if (g->data()->isEmpty()) g->removeFromLegend();
+        else g->addToLegend();
+    }
     if (m_follow) {
         bool found = false;
         QCPRange keys, values;

@@ -40,6 +40,7 @@ public:
     int overlayCount() const { return m_overlays.size(); }
     QVector<double> smoothedLosses() const;
     QCustomPlot* plot() const { return m_plot; }
+    static QString helpHtml();
 
 public slots:
     void addStep(const droplora::train::StepMetrics& metrics);

@@ -1,14 +1,17 @@
-// droplora-workbench [--config FILE] [--run DIR] [--screenshot PNG [--screenshot-after-steps N]]
+// droplora-workbench [--config FILE] [--run DIR]
+//                    [--screenshot PNG [--screenshot-after-steps N] [--screenshot-size WxH]]
 //
 // --screenshot trains with the loaded config, grabs the whole window to PNG
 // after N logged steps (or when the run ends, whichever comes first; at the end
 // after the Summary tab has scored the held-out file), stops the run cleanly
-// and exits 0; it exits non-zero when the run cannot start or
+// and exits 0 (the window is WxH, default 1600x1000: e.g. 1366x768 shows a laptop;
+// a run folder that already holds a run is replaced); it exits non-zero when the run cannot start or
 // the image cannot be written, or the run fails. Message boxes are not shown in that mode (they
 // go to stderr), so it runs unattended under xvfb or QT_QPA_PLATFORM=offscreen.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
+#include <QStringList>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
@@ -18,6 +21,7 @@
 #include "mainwindow.h"
 #include "metatypes.h"
 #include "runsummary.h"
+#include "theme.h"
 #include "trainingcontroller.h"
 
 using droplora::ui::Dialogs;
@@ -91,6 +95,9 @@ int main(int argc, char** argv) {
     QApplication::setApplicationVersion(QString::fromStdString(droplora::common::version()));
     QGuiApplication::setDesktopFileName(QStringLiteral("io.github.droplora.Workbench"));  // resources/desktop/
     droplora::ui::registerMetaTypes();
+    // The system's colours unless View → Theme chose light or dark.
+    droplora::ui::captureSystemPalette();
+    if (droplora::ui::savedTheme() != droplora::ui::Theme::System) droplora::ui::applyTheme(droplora::ui::savedTheme());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("DropLoRA Workbench: fine-tune LLaMA-family models with DropLoRA"));
@@ -106,7 +113,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption stepsOption(QStringLiteral("screenshot-after-steps"),
                                          QStringLiteral("Steps before the screenshot (default 5)."),
                                          QStringLiteral("N"), QStringLiteral("5"));
-    parser.addOptions({configOption, runOption, shotOption, stepsOption});
+    const QCommandLineOption sizeOption(QStringLiteral("screenshot-size"),
+                                        QStringLiteral("Window size of the screenshot (default 1600x1000)."),
+                                        QStringLiteral("WxH"), QStringLiteral("1600x1000"));
+    parser.addOptions({configOption, runOption, shotOption, stepsOption, sizeOption});
     parser.process(app);
 
     const bool screenshot = parser.isSet(shotOption);
@@ -117,7 +127,17 @@ int main(int argc, char** argv) {
                      qPrintable(parser.value(stepsOption)));
         return 2;
     }
-    if (screenshot) Dialogs::setRecording(true, true);
+    const QStringList sizeParts = parser.value(sizeOption).split(QLatin1Char('x'));
+    const int shotWidth = sizeParts.value(0).toInt(), shotHeight = sizeParts.value(1).toInt();
+    if (screenshot && (sizeParts.size() != 2 || shotWidth < 200 || shotHeight < 200)) {
+        std::fprintf(stderr, "--screenshot-size: expected WIDTHxHEIGHT (e.g. 1366x768), got '%s'\n",
+                     qPrintable(parser.value(sizeOption)));
+        return 2;
+    }
+    if (screenshot) {
+        Dialogs::setRecording(true, true);
+        Dialogs::setChoiceAnswer(1);  // "replace the run": the demo's previous screenshot run
+    }
 
     MainWindow window;
     bool loaded = true;
@@ -130,7 +150,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(runOption)) loaded = window.openRunFolder(parser.value(runOption)) && loaded;
 
     if (screenshot) {
-        window.resize(1600, 1000);
+        window.resize(shotWidth, shotHeight);
         window.show();
         if (!loaded) return 1;
         new ScreenshotTaker(&window, parser.value(shotOption), afterSteps);

@@ -1,12 +1,20 @@
 #include "mainwindow.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
+#include <QDesktopServices>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFormLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QScreen>
+#include <QToolButton>
+#include <QUrl>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QMenuBar>
@@ -25,26 +33,48 @@
 #include "adapterpanel.h"
 #include "channelheatmap.h"
 #include "comparedialog.h"
-#include "common/install_paths.h"
 #include "comparesession.h"
 #include "datasetpanel.h"
 #include "dialogs.h"
+#include "exportdialog.h"
+#include "exportformats.h"
 #include "exportjob.h"
 #include "lossplot.h"
+#include "numberedit.h"
 #include "modelpanel.h"
 #include "previewpanel.h"
 #include "runspanel.h"
 #include "runstatus.h"
 #include "runsummary.h"
 #include "subspaceplot.h"
+#include "theme.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
 #include "trainingpanel.h"
+#include "wheelguard.h"
 #include "workbenchsettings.h"
 
 namespace droplora::ui {
 
 using droplora::train::RunOutcome;
+
+namespace {
+
+constexpr int kMinLossPlotHeight = 200;
+
+// The form's tabs, in order (formProblem() names them).
+enum FormTab { kModelTab = 0, kDataTab, kAdapterTab, kTrainingTab, kRunsTab };
+
+}  // namespace
+
+// The tab of the field a config error names ("form: adapter.rank: …").
+int MainWindow::tabOfConfigField(const QString& message) {
+    for (const char* f : {"data.max_seq_len", "data.val_fraction", "train.", "output", "device", "precision"})
+        if (message.contains(QLatin1String(f))) return kTrainingTab;
+    if (message.contains(QLatin1String("adapter."))) return kAdapterTab;
+    if (message.contains(QLatin1String("data."))) return kDataTab;
+    return kModelTab;
+}
 
 namespace {
 
@@ -104,6 +134,7 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_summary, &RunSummary::logLine, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::progress, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::runStarting, this, [this](int, const QString& name, const QString& runDir) {
+        m_clearOnStart = false;
         clearPlots();
         m_status->reset();
         appendLog(tr("— compare: %1 run into %2 —").arg(name, runDir));
@@ -112,9 +143,25 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(m_compare, &CompareSession::finished, this, &MainWindow::onCompareFinished);
 
-    resize(1500, 950);
-    restoreGeometry(WorkbenchSettings::windowGeometry());
-    restoreState(WorkbenchSettings::windowState());
+    // Fields with an error block Start; a value put back says why.
+    const QList<QFormLayout*> forms = m_formTabs->findChildren<QFormLayout*>();
+    for (NumberEdit* edit : m_formTabs->findChildren<NumberEdit*>()) {
+        for (QFormLayout* form : forms)
+            if (auto* label = qobject_cast<QLabel*>(form->labelForField(edit))) edit->setLabel(label->text());
+        connect(edit, &NumberEdit::validityChanged, this, &MainWindow::updateActions);
+        connect(edit, &NumberEdit::reverted, this, [this](const QString& why) {
+            statusBar()->showMessage(why, 10000);
+            appendLog(why);
+        });
+    }
+    connect(m_modelPanel, &ModelPanel::changed, this, &MainWindow::updateActions);
+    connect(m_modelPanel, &ModelPanel::modelChanged, this, &MainWindow::updateActions);
+    connect(m_datasetPanel, &DatasetPanel::changed, this, &MainWindow::updateActions);
+    connect(m_adapterPanel, &AdapterPanel::changed, this, &MainWindow::updateActions);
+    connect(m_trainingPanel, &TrainingPanel::changed, this, &MainWindow::updateActions);
+    WheelGuard::install(m_formTabs);
+
+    restoreLayout();
     updateActions();
     updateTitle();
 }
@@ -128,27 +175,40 @@ void MainWindow::buildLayout() {
     m_formTabs->addTab(scrolled(m_adapterPanel), tr("Adapter"));
     m_formTabs->addTab(scrolled(m_trainingPanel), tr("Training"));
     m_formTabs->addTab(m_runsPanel, tr("Runs"));
-    m_formTabs->setMinimumWidth(360);
+    m_formTabs->setMinimumWidth(320);
 
     auto* lower = new QSplitter(Qt::Horizontal);
+    lower->setObjectName(QStringLiteral("LowerSplitter"));
     lower->addWidget(m_heatmap);
     lower->addWidget(m_subspace);
     lower->setStretchFactor(0, 1);
     lower->setStretchFactor(1, 1);
     auto* plots = new QSplitter(Qt::Vertical);
+    plots->setObjectName(QStringLiteral("PlotsSplitter"));
     plots->addWidget(m_lossPlot);
     plots->addWidget(lower);
     plots->setStretchFactor(0, 1);
     plots->setStretchFactor(1, 1);
+    // No plot collapses to a sliver: the splitter stops at each plot's minimum size.
+    plots->setChildrenCollapsible(false);
+    lower->setChildrenCollapsible(false);
+    m_lossPlot->setMinimumHeight(kMinLossPlotHeight);
+    m_heatmap->setMinimumSize(240, 200);
+    m_subspace->setMinimumSize(300, 200);
     // The loss plot gets as much height as the channel plots (their size hints would squash it).
     plots->setSizes({480, 480});
     lower->setSizes({460, 600});
     auto* central = new QSplitter(Qt::Horizontal);
+    central->setObjectName(QStringLiteral("CentralSplitter"));
+    central->setChildrenCollapsible(false);
+    m_centralSplitter = central;
+    m_plotsSplitter = plots;
+    m_lowerSplitter = lower;
     central->addWidget(m_formTabs);
     central->addWidget(plots);
     central->setStretchFactor(0, 0);
     central->setStretchFactor(1, 1);
-    central->setSizes({440, 1060});
+    central->setSizes({400, 1000});
     central->setContentsMargins(4, 4, 4, 0);
     setCentralWidget(central);
 
@@ -157,6 +217,7 @@ void MainWindow::buildLayout() {
     m_log->setMaximumBlockCount(5000);
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     auto* dock = new QDockWidget(tr("Log"), this);
+    m_logDock = dock;
     dock->setObjectName(QStringLiteral("LogDock"));
     dock->setWidget(m_log);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
@@ -174,8 +235,20 @@ void MainWindow::buildLayout() {
     addDockWidget(Qt::BottomDockWidgetArea, m_summaryDock);
     tabifyDockWidget(dock, m_summaryDock);
     tabifyDockWidget(dock, previewDock);
-    dock->raise();
-    resizeDocks({dock}, {150}, Qt::Vertical);
+    previewDock->raise();
+    resizeDocks({previewDock}, {170}, Qt::Vertical);
+    // The log starts collapsed: its newest line sits in the status bar, the Log button opens it.
+    dock->hide();
+    m_logToggle = new QToolButton;
+    m_logToggle->setDefaultAction(dock->toggleViewAction());
+    m_logToggle->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_logToggle->setAutoRaise(true);
+    dock->toggleViewAction()->setToolTip(tr("Show or hide the whole log"));
+    m_logLine = new QLabel;
+    m_logLine->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_logLine->setTextFormat(Qt::PlainText);
+    statusBar()->addWidget(m_logToggle);
+    statusBar()->addWidget(m_logLine, 1);
     statusBar()->addPermanentWidget(m_status);
 }
 
@@ -188,10 +261,12 @@ void MainWindow::buildActions() {
     m_openRunFolderAction = file->addAction(tr("Open run &folder…"), this, &MainWindow::chooseAndOpenRunFolder);
     m_recentRunsMenu = file->addMenu(tr("Recent runs"));
     file->addSeparator();
-    m_exportPeftAction =
-        file->addAction(tr("&Export adapter…"), this, [this] { chooseAndExport(droplora::exports::ExportFormat::Peft); });
-    m_exportMergedAction = file->addAction(tr("Export &merged model…"), this,
-                                           [this] { chooseAndExport(droplora::exports::ExportFormat::Merged); });
+    m_exportAction = file->addAction(tr("&Export…"), this, [this] { chooseAndExport(-1); });
+    m_exportAction->setShortcut(Qt::CTRL | Qt::Key_E);
+    QMenu* exportAs = file->addMenu(tr("Export as"));
+    for (int i = 0; i < exportFormats().size(); ++i)
+        m_exportFormatActions.append(
+            exportAs->addAction(exportFormats()[i].name + QStringLiteral("…"), this, [this, i] { chooseAndExport(i); }));
     m_cancelExportAction = file->addAction(tr("Cancel export"), m_exportJob, &ExportJob::cancel);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -230,11 +305,88 @@ void MainWindow::buildActions() {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
     view->addAction(bar->toggleViewAction());
+    view->addSeparator();
+    QMenu* themes = view->addMenu(tr("Theme"));
+    auto* themeGroup = new QActionGroup(this);
+    for (Theme theme : {Theme::System, Theme::Light, Theme::Dark}) {
+        QAction* a = themes->addAction(themeName(theme), this, [theme] {
+            applyTheme(theme);
+            saveTheme(theme);
+        });
+        a->setCheckable(true);
+        a->setChecked(theme == savedTheme());
+        themeGroup->addAction(a);
+    }
+    buildHelpMenu();
+}
+
+void MainWindow::buildHelpMenu() {
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Documentation"), QKeySequence::HelpContents, this, [this] {
+        // The docs of the source tree the workbench was built from (docs/*.md).
+        const QString docs = QStringLiteral(DROPLORA_DOCS_DIR);
+        if (QFileInfo(docs).isDir() && QDesktopServices::openUrl(QUrl::fromLocalFile(docs))) return;
+        Dialogs::information(this, tr("Documentation"),
+                             tr("The documentation is the README.md and docs/*.md of the source tree (%1).").arg(docs));
+    });
+    help->addAction(tr("&Keyboard shortcuts"), this, [this] {
+        QStringList rows;
+        for (QAction* a : findChildren<QAction*>()) {
+            if (a->shortcut().isEmpty()) continue;
+            rows.append(QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                            .arg(a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(),
+                                 a->text().remove(QLatin1Char('&')).toHtmlEscaped()));
+        }
+        rows.sort();
+        Dialogs::information(this, tr("Keyboard shortcuts"),
+                             QStringLiteral("<table cellspacing=6>%1</table>").arg(rows.join(QString())));
+    });
+    help->addSeparator();
+    help->addAction(tr("&About DropLoRA Workbench"), this, [this] {
+        QMessageBox::about(this, tr("About DropLoRA Workbench"),
+                           tr("<h3>DropLoRA Workbench %1</h3>"
+                              "<p>Fine-tune LLaMA-family models with LoRA and DropLoRA (rank channels dropped at "
+                              "random while training), watch what happens inside the adapter's rank, compare, "
+                              "and export as a PEFT adapter or a merged model.</p>"
+                              "<p>Built with Qt %2 and LibTorch.</p>")
+                               .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+    });
+}
+
+void MainWindow::restoreLayout() {
+    // First start: the screen's whole available area (a laptop's 1366×768 included).
+    if (QScreen* s = screen()) {
+        const QRect avail = s->availableGeometry();
+        const int titleBar = style()->pixelMetric(QStyle::PM_TitleBarHeight);
+        resize(avail.width(), std::max(400, avail.height() - titleBar));
+        move(avail.topLeft());
+    } else {
+        resize(1366, 740);
+    }
+    restoreGeometry(WorkbenchSettings::windowGeometry());
+    restoreState(WorkbenchSettings::windowState());
+    for (QSplitter* splitter : {m_centralSplitter, m_plotsSplitter, m_lowerSplitter})
+        splitter->restoreState(WorkbenchSettings::splitterState(splitter->objectName()));
+}
+
+void MainWindow::saveLayout() {
+    WorkbenchSettings::setWindow(saveGeometry(), saveState());
+    for (QSplitter* splitter : {m_centralSplitter, m_plotsSplitter, m_lowerSplitter})
+        WorkbenchSettings::setSplitterState(splitter->objectName(), splitter->saveState());
 }
 
 void MainWindow::connectController() {
     connect(m_controller, &TrainingController::stateChanged, this, &MainWindow::updateActions);
     connect(m_controller, &TrainingController::started, this, [this](qint64 maxSteps, qint64 startStep) {
+        // The new run has really begun: only now does it replace what was on screen.
+        if (m_clearOnStart) {
+            m_clearOnStart = false;
+            clearPlots();
+            m_currentRunDir = m_controller->runDir();
+            updateTitle();
+        }
+        const auto& adapter = m_controller->config().adapter;
+        m_heatmap->setDropRate(adapter.method == "droplora" ? adapter.drop_rate : 0.0);
         m_status->setStarted(maxSteps, startStep);
         // config.yaml exists now, so the run folder lists.
         m_runsPanel->addRecentRun(m_controller->runDir());
@@ -253,6 +405,7 @@ void MainWindow::connectController() {
     connect(m_controller, &TrainingController::logLine, this, &MainWindow::appendLog);
     connect(m_controller, &TrainingController::checkpointSaved, this, [this](const QString& dir, qint64 step) {
         statusBar()->showMessage(tr("checkpoint at step %1: %2").arg(step).arg(dir), 5000);
+        updateActions();  // a checkpoint is something to export
     });
     connect(m_controller, &TrainingController::finished, this, &MainWindow::onFinished);
 }
@@ -307,6 +460,12 @@ bool MainWindow::saveRunFile(const QString& path) {
 
 void MainWindow::appendLog(const QString& line) {
     m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + line);
+    m_logLine->setText(line.section(QLatin1Char('\n'), 0, 0));
+    m_logLine->setToolTip(line);
+}
+
+QString MainWindow::lastLogLine() const {
+    return m_logLine->text();
 }
 
 QString MainWindow::logText() const {
@@ -325,7 +484,9 @@ void MainWindow::updateActions() {
     const bool idle = state == TrainingController::State::Idle;
     const bool exporting = m_exportJob->isRunning();
     const bool comparing = m_compare->isRunning();
-    m_startAction->setEnabled(idle && !comparing && !m_closeWhenIdle);
+    const QString problem = formProblem();
+    m_startAction->setEnabled(idle && !comparing && !m_closeWhenIdle && problem.isEmpty());
+    m_startAction->setToolTip(problem.isEmpty() ? tr("Start training (F5)") : tr("Fix first — %1").arg(problem));
     m_compareAction->setEnabled(idle && !comparing && !m_closeWhenIdle);
     m_pauseAction->setEnabled(state == TrainingController::State::Running ||
                               state == TrainingController::State::Paused);
@@ -333,18 +494,28 @@ void MainWindow::updateActions() {
     m_pauseAction->setText(paused ? tr("Resume") : tr("Pause"));
     m_pauseAction->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
     m_stopAction->setEnabled(state == TrainingController::State::Running || paused);
-    m_exportPeftAction->setEnabled(idle && !exporting);
-    m_exportMergedAction->setEnabled(idle && !exporting);
+    // Something to export: the shown run has a final adapter or a checkpoint.
+    const bool exportable = idle && !exporting && hasSomethingToExport();
+    m_exportAction->setEnabled(exportable);
+    for (QAction* a : m_exportFormatActions) a->setEnabled(exportable);
+    m_exportAction->setToolTip(exportable ? tr("Export the shown run's adapter")
+                                          : tr("Nothing to export yet: train, or open a run with a checkpoint"));
+    if (state == TrainingController::State::Paused || state == TrainingController::State::Running)
+        m_status->setPaused(paused);
     m_cancelExportAction->setEnabled(exporting);
     m_openRunFolderAction->setEnabled(idle && !comparing);
     // The form describes the running run; it is edited between runs.
     for (int i = 0; i < m_formTabs->count() - 1; ++i) m_formTabs->widget(i)->setEnabled(idle);
-    if (state == TrainingController::State::Stopping)
-        statusBar()->showMessage(tr("stopping — writing a checkpoint…"));
-    else if (paused)
-        statusBar()->showMessage(tr("paused"));
-    else
-        statusBar()->clearMessage();
+    // The state's message only when the state changes (a form edit leaves other messages alone).
+    if (static_cast<int>(state) != m_messageState) {
+        m_messageState = static_cast<int>(state);
+        if (state == TrainingController::State::Stopping)
+            statusBar()->showMessage(tr("stopping — writing a checkpoint…"));
+        else if (paused)
+            statusBar()->showMessage(tr("paused"));
+        else
+            statusBar()->clearMessage();
+    }
 }
 
 void MainWindow::updateTitle() {
@@ -391,20 +562,24 @@ void MainWindow::chooseAndOpenRunFolder() {
     openRunFolder(dir);
 }
 
-void MainWindow::chooseAndExport(droplora::exports::ExportFormat format) {
-    QString source = m_currentRunDir;
-    if (source.isEmpty()) {
-        source = QFileDialog::getExistingDirectory(this, tr("Run or checkpoint folder to export"),
-                                                   WorkbenchSettings::lastFolder("run"));
-        if (source.isEmpty()) return;
+bool MainWindow::hasSomethingToExport() const {
+    return !m_currentRunDir.isEmpty() && !PreviewPanel::latestAdapterDir(m_currentRunDir, false).isEmpty();
+}
+
+void MainWindow::chooseAndExport(int formatIndex) {
+    if (!hasSomethingToExport()) return;
+    if (!m_exportDialog) {
+        m_exportDialog = new ExportDialog(this);
+        connect(m_exportDialog, &ExportDialog::exportRequested, this, &MainWindow::exportRun);
+        connect(m_exportDialog, &ExportDialog::cancelRequested, m_exportJob, &ExportJob::cancel);
     }
-    const QString suggested = QDir(source).filePath(
-        format == droplora::exports::ExportFormat::Peft ? QStringLiteral("export-peft") : QStringLiteral("export-merged"));
-    const QString outDir = QFileDialog::getSaveFileName(
-        this, tr("Export %1 of %2 into the folder").arg(ExportJob::formatName(format), QFileInfo(source).fileName()),
-        suggested, QString(), nullptr, QFileDialog::ShowDirsOnly | QFileDialog::DontConfirmOverwrite);
-    if (outDir.isEmpty()) return;
-    exportRun(format, source, outDir);
+    if (!m_exportJob->isRunning()) {
+        m_exportDialog->setSource(m_currentRunDir, QString::fromStdString(config().model));
+        if (formatIndex >= 0 && formatIndex < exportFormats().size())
+            m_exportDialog->setFormat(exportFormats()[formatIndex].format);  // else the dialog's last choice
+    }
+    m_exportDialog->show();
+    m_exportDialog->raise();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -425,7 +600,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         updateActions();
         return;
     }
-    WorkbenchSettings::setWindow(saveGeometry(), saveState());
+    saveLayout();
     event->accept();
 }
 

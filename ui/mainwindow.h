@@ -16,9 +16,12 @@
 
 class QAction;
 class QDockWidget;
+class QLabel;
 class QMenu;
 class QPlainTextEdit;
+class QSplitter;
 class QTabWidget;
+class QToolButton;
 
 namespace droplora::ui {
 
@@ -27,6 +30,7 @@ class ChannelHeatmap;
 class CompareDialog;
 class CompareSession;
 class DatasetPanel;
+class ExportDialog;
 class ExportJob;
 class LossPlot;
 class ModelPanel;
@@ -55,7 +59,15 @@ public:
     bool saveRunFile(const QString& path);
     bool openRunFolder(const QString& dir);
     bool overlayRuns(const QStringList& dirs);
+    // Checks the form first (a field with an error blocks the start and names its
+    // tab), then, last, asks what to do with a run folder that already holds a run
+    // (a fresh sibling folder such as demo-2, replace it, or cancel). The plots
+    // of what was on screen stay until the new run has really started.
     bool startTraining();
+    // The first problem of the form that blocks Start, as "Tab: field: what", and its tab; empty when none.
+    QString formProblem(int* tab = nullptr) const;
+    // The first folder name `dir`-2, `dir`-3, … that holds no run (as spelled: relative stays relative).
+    static QString freshRunFolder(const QString& dir);
     bool resumeRun(const QString& dir);
     bool exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir);
     // Run → Compare: the form as LoRA and as DropLoRA, one after the other
@@ -65,7 +77,13 @@ public:
     // The run folder that exports use: the last run trained or opened.
     QString currentRunDir() const { return m_currentRunDir; }
     QString logText() const;
+    QString lastLogLine() const;
 
+    QDockWidget* logDock() const { return m_logDock; }
+    QAction* startAction() const { return m_startAction; }
+    QAction* exportAction() const { return m_exportAction; }
+    QTabWidget* formTabs() const { return m_formTabs; }
+    ExportDialog* exportDialog() const { return m_exportDialog; }  // null until the first export
     TrainingController* controller() const { return m_controller; }
     ExportJob* exportJob() const { return m_exportJob; }
     ModelPanel* modelPanel() const { return m_modelPanel; }
@@ -108,7 +126,15 @@ private:
     void chooseAndOpenRunFile();
     void chooseAndSaveRunFile();
     void chooseAndOpenRunFolder();
-    void chooseAndExport(droplora::exports::ExportFormat format);
+    // The Export window for the shown run, with the format of exportFormats()[formatIndex] (-1: as it was).
+    void chooseAndExport(int formatIndex);
+    void buildHelpMenu();
+    // The window at the screen's available size (or its remembered geometry), splitters as left.
+    void restoreLayout();
+    void saveLayout();
+    bool hasSomethingToExport() const;
+    static int tabOfConfigField(const QString& message);
+    static constexpr int kModelTabIndex = 0;
 
     TrainingController* m_controller;
     ExportJob* m_exportJob;
@@ -128,13 +154,20 @@ private:
     QTabWidget* m_formTabs = nullptr;
     QPlainTextEdit* m_log = nullptr;
     QDockWidget* m_summaryDock = nullptr;
+    QDockWidget* m_logDock = nullptr;
+    QLabel* m_logLine = nullptr;
+    QToolButton* m_logToggle = nullptr;
+    QSplitter* m_centralSplitter = nullptr;
+    QSplitter* m_plotsSplitter = nullptr;
+    QSplitter* m_lowerSplitter = nullptr;
+    ExportDialog* m_exportDialog = nullptr;
 
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;
     QAction* m_stopAction = nullptr;
     QAction* m_compareAction = nullptr;
-    QAction* m_exportPeftAction = nullptr;
-    QAction* m_exportMergedAction = nullptr;
+    QAction* m_exportAction = nullptr;
+    QList<QAction*> m_exportFormatActions;
     QAction* m_cancelExportAction = nullptr;
     QAction* m_openRunFolderAction = nullptr;
     QMenu* m_recentFilesMenu = nullptr;
@@ -143,6 +176,9 @@ private:
     QString m_runFile;
     QString m_currentRunDir;
     bool m_closeWhenIdle = false;  // a close was asked for during a run or an export
+    bool m_clearOnStart = false;   // a new run (not a resume) replaces the plots once it has started
+    int m_messageState = -1;       // the controller state whose message the status bar shows
+    QString m_exportOutDir;        // of the export going (or the last one)
 };
 
 }  // namespace droplora::ui

@@ -13,15 +13,23 @@
 #include "comparedialog.h"
 #include "comparesession.h"
 #include "dialogs.h"
+#include "exportdialog.h"
 #include "exportjob.h"
 #include "lossplot.h"
 #include "mainwindow.h"
+#include "modelpanel.h"
+#include "numberedit.h"
+#include "previewpanel.h"
 #include "runspanel.h"
 #include "runstatus.h"
 #include "runsummary.h"
 #include "subspaceplot.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
+#include "trainingpanel.h"
+
+#include <QStatusBar>
+#include <QTabWidget>
 
 namespace droplora::ui {
 
@@ -78,8 +86,17 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
     m_lossPlot->setHistory(QVector<droplora::train::StepMetrics>(history.steps.begin(), history.steps.end()),
                            QVector<droplora::train::EvalMetrics>(history.evals.begin(), history.evals.end()));
     m_subspace->setHistory(QVector<droplora::train::StatsSample>(history.stats.begin(), history.stats.end()));
+    if (runConfig) m_heatmap->setDropRate(runConfig->adapter.method == "droplora" ? runConfig->adapter.drop_rate : 0.0);
     if (!history.stats.empty()) m_heatmap->setSample(history.stats.back());
-    if (!history.steps.empty()) m_status->setStep(history.steps.back());
+    const qint64 lastStep = history.steps.empty() ? 0 : history.steps.back().step;
+    qint64 maxSteps = history.steps.empty() ? 0 : history.steps.back().max_steps;
+    if (maxSteps <= 0 && runConfig) maxSteps = runConfig->train.max_steps;
+    const bool finalAdapter = run.exists(QStringLiteral("adapter/adapter_config.json"));
+    QString state = tr("opened");
+    if (untilStep < 0 && finalAdapter && (maxSteps <= 0 || lastStep >= maxSteps)) state = tr("finished");
+    else if (untilStep < 0 && lastStep > 0) state = tr("stopped at step %1").arg(lastStep);
+    m_status->showOpenedRun(lastStep, maxSteps, state);
+    m_clearOnStart = false;
     m_currentRunDir = QDir::cleanPath(run.absolutePath());
     m_runsPanel->addRecentRun(m_currentRunDir);
     appendLog(tr("opened run %1: %2 steps, %3 evaluations, %4 statistics samples")
@@ -114,27 +131,78 @@ bool MainWindow::overlayRuns(const QStringList& dirs) {
     return true;
 }
 
+QString MainWindow::formProblem(int* tab) const {
+    const auto found = [&](int index, const QString& what) {
+        if (tab) *tab = index;
+        return QStringLiteral("%1 tab: %2").arg(m_formTabs->tabText(index), what);
+    };
+    // Fields that show an error (red) come first: their text is not what the config holds.
+    for (int i = 0; i < m_formTabs->count(); ++i) {
+        QWidget* page = m_formTabs->widget(i);
+        for (NumberEdit* edit : page->findChildren<NumberEdit*>())
+            if (!edit->isTextValid() && edit->isEnabledTo(page)) return found(i, edit->problem());
+    }
+    if (!m_modelPanel->isModelValid()) {
+        const QString error = m_modelPanel->errorText();
+        return found(kModelTabIndex, error.isEmpty() ? tr("choose a model folder") : error);
+    }
+    try {
+        droplora::config::validate(config(), "form");
+    } catch (const std::exception& e) {
+        const QString message = QString::fromUtf8(e.what());
+        return found(tabOfConfigField(message), message);
+    }
+    if (tab) *tab = -1;
+    return {};
+}
+
+QString MainWindow::freshRunFolder(const QString& dir) {
+    QString base = QDir::cleanPath(dir);
+    // demo-2 → demo-3, not demo-2-2 (only the folder's own name counts, not its parents').
+    const int dash = static_cast<int>(base.lastIndexOf(QLatin1Char('-')));
+    const int slash = static_cast<int>(base.lastIndexOf(QLatin1Char('/')));
+    bool numbered = false;
+    if (dash > slash + 1) base.mid(dash + 1).toInt(&numbered);
+    if (numbered) base.truncate(dash);
+    for (int n = 2;; ++n) {
+        const QString candidate = QStringLiteral("%1-%2").arg(base).arg(n);
+        const QDir d(QDir::current().absoluteFilePath(candidate));
+        if (!d.exists() || d.isEmpty()) return candidate;
+    }
+}
+
 bool MainWindow::startTraining() {
     if (m_controller->isRunning()) return false;
-    const droplora::config::RunConfig cfg = config();
-    try {
-        droplora::config::validate(cfg, "form");
-    } catch (const std::exception& e) {
-        Dialogs::error(this, tr("Start training"), QString::fromUtf8(e.what()));
+    int tab = -1;
+    const QString problem = formProblem(&tab);
+    if (!problem.isEmpty()) {
+        if (tab >= 0) m_formTabs->setCurrentIndex(tab);
+        Dialogs::error(this, tr("Start training"), problem);
         return false;
     }
-    const QDir out(QDir::current().absoluteFilePath(QString::fromStdString(cfg.output)));
+    droplora::config::RunConfig cfg = config();
+    // Last, once everything else is known to be right: a folder that already holds a run.
+    QDir out(QDir::current().absoluteFilePath(QString::fromStdString(cfg.output)));
     if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl"))) {
-        const QString question = tr("%1 already holds a run. Start a new run there (its metrics are replaced)?\n"
-                                    "Use Runs → Resume to continue it instead.")
-                                     .arg(out.absolutePath());
-        if (!Dialogs::confirm(this, tr("Start training"), question)) return false;
+        const QString fresh = freshRunFolder(QString::fromStdString(cfg.output));
+        const QString question =
+            tr("%1 already holds a run.\n\nStart this run in a fresh folder, %2, or replace the run there "
+               "(its metrics and checkpoints are overwritten)? Runs → Resume continues it instead.")
+                .arg(QDir::toNativeSeparators(out.absolutePath()), QDir::toNativeSeparators(fresh));
+        const int choice = Dialogs::choose(
+            this, tr("Start training"), question,
+            {tr("Start in %1").arg(QFileInfo(fresh).fileName()), tr("Replace the run"), tr("Cancel")}, 0);
+        if (choice != 0 && choice != 1) return false;
+        if (choice == 0) {
+            cfg.output = fresh.toStdString();
+            m_trainingPanel->setOutput(fresh);
+            out.setPath(QDir::current().absoluteFilePath(fresh));
+        }
     }
-    clearPlots();
-    m_status->reset();
+    // What is on screen stays until the run has really started (a failed start keeps it).
+    m_clearOnStart = true;
     appendLog(tr("— new run into %1 —").arg(out.absolutePath()));
     m_controller->start(cfg);
-    m_currentRunDir = m_controller->runDir();
     updateActions();
     return true;
 }
@@ -147,6 +215,7 @@ bool MainWindow::resumeRun(const QString& dir) {
     }
     if (!loadRun(dir, latestCheckpointStep(dir))) return false;
     appendLog(tr("— resuming %1 —").arg(dir));
+    m_clearOnStart = false;  // the plots show the run up to its checkpoint and go on from there
     m_controller->start(config(), dir);
     m_currentRunDir = m_controller->runDir();
     updateActions();
@@ -161,7 +230,9 @@ bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString
     }
     appendLog(tr("exporting the %1 of %2 to %3").arg(ExportJob::formatName(format), source, outDir));
     m_status->setBusy(tr("exporting…"));
+    m_exportOutDir = outDir;
     m_exportJob->start(source, format, outDir);
+    if (m_exportDialog) m_exportDialog->setBusy(true);
     updateActions();
     return true;
 }
@@ -209,10 +280,19 @@ void MainWindow::onCompareFinished(bool ok, const QString& message) {
 void MainWindow::onExportFinished(bool ok, const QString& text) {
     m_status->clearBusy();
     updateActions();
+    const bool inDialog = m_exportDialog && m_exportDialog->isVisible();
+    if (m_exportDialog) {
+        m_exportDialog->setBusy(false);
+        m_exportDialog->showResult(ok, text, m_exportOutDir);
+    }
     if (ok) {
         // The engine's summary names the folder, both losses and whether they agree.
         appendLog(text);
-        Dialogs::information(this, tr("Export finished"), text);
+        // The Export window shows it with "open folder", "copy path" and how to load it.
+        if (inDialog)
+            Dialogs::note(Dialogs::Kind::Information, tr("Export finished"), text);
+        else
+            Dialogs::information(this, tr("Export finished"), text);
     } else {
         appendLog(tr("export failed: %1").arg(text));
         Dialogs::error(this, tr("Export failed"), text);
@@ -224,10 +304,14 @@ void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
     appendLog(tr("run %1 at step %2").arg(outcomeName(outcome)).arg(m_controller->lastStep()));
     if (!m_controller->lastCheckpoint().isEmpty())
         appendLog(tr("last checkpoint: %1").arg(m_controller->lastCheckpoint()));
-    m_runsPanel->addRecentRun(m_controller->runDir());
+    // A run that failed before it started replaced nothing: the previous run stays on screen.
+    const bool neverStarted = m_clearOnStart;
+    m_clearOnStart = false;
+    m_status->setFinished(outcome, m_controller->lastStep());
+    if (!neverStarted) m_runsPanel->addRecentRun(m_controller->runDir());
     updateActions();
     // A comparison tables its own scores; a single finished run is scored here.
-    if (!m_compare->isRunning())
+    if (!m_compare->isRunning() && !neverStarted)
         showSummary(m_controller->runDir(), outcome == RunOutcome::Finished && !m_closeWhenIdle);
     if (m_closeWhenIdle) {
         QTimer::singleShot(0, this, &QWidget::close);

@@ -22,9 +22,9 @@ void NumberEdit::setRange(double minimum, double maximum, bool maxExclusive) {
     m_min = minimum;
     m_max = maximum;
     m_maxExclusive = maxExclusive;
-    QString tip = QStringLiteral("from %1 to %2").arg(formatNumber(minimum), formatNumber(maximum));
-    if (maxExclusive) tip += QStringLiteral(" (exclusive)");
-    setToolTip(tip);
+    m_rangeText = QStringLiteral("from %1 to %2").arg(formatNumber(minimum), formatNumber(maximum));
+    if (maxExclusive) m_rangeText += QStringLiteral(" (exclusive)");
+    setToolTip(m_rangeText);
 }
 
 void NumberEdit::setValue(double value) {
@@ -72,15 +72,28 @@ void NumberEdit::onTextEdited(const QString& text) {
     }
 }
 
+QString NumberEdit::problem() const {
+    if (m_textValid) return {};
+    const QString what = m_label.isEmpty() ? tr("this field") : m_label;
+    const QString kind = m_kind == Kind::Integer ? tr("a whole number") : tr("a number");
+    if (m_rangeText.isEmpty()) return tr("%1: '%2' is not %3").arg(what, text().trimmed(), kind);
+    return tr("%1: '%2' is not %3 %4").arg(what, text().trimmed(), kind, m_rangeText);
+}
+
 void NumberEdit::onEditingFinished() {
     if (m_textValid) return;
+    const QString why = problem();
     if (m_kind == Kind::Integer) setIntValue(m_intValue);
     else setValue(m_value);
+    emit reverted(tr("%1; kept %2").arg(why, text()));
 }
 
 void NumberEdit::setTextValid(bool valid) {
+    const bool changed = valid != m_textValid;
     m_textValid = valid;
     setStyleSheet(valid ? QString() : QStringLiteral("QLineEdit { border: 1px solid #d03030; }"));
+    if (!m_rangeText.isEmpty() || !valid) setToolTip(valid ? m_rangeText : problem());
+    if (changed) emit validityChanged(valid);
 }
 
 }  // namespace droplora::ui

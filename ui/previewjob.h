@@ -1,4 +1,4 @@
-// Runs droplora::train::generate_preview on a worker thread: the base model's
+// Runs droplora::train::generate_preview on a worker thread (BackgroundJob): the base model's
 // and the adapted model's greedy answers to one prompt. The engine keeps the
 // base model cached, so a second preview of the same model is quick.
 // succeeded()/failed() arrive on the GUI thread after the worker has ended.
@@ -6,11 +6,10 @@
 
 #include <QObject>
 #include <QString>
-#include <memory>
-
-class QThread;
 
 namespace droplora::ui {
+
+class BackgroundJob;
 
 class PreviewJob : public QObject {
     Q_OBJECT
@@ -30,18 +29,18 @@ public:
 
     // Returns false when a generation is already going.
     bool start(const Request& request);
-    bool isRunning() const { return m_thread != nullptr; }
+    bool isRunning() const;
 
 signals:
     void succeeded(const QString& base, const QString& adapted);
     void failed(const QString& message);
 
 private:
-    struct Outcome;
-    void onWorkerFinished();
-
-    QThread* m_thread = nullptr;
-    std::shared_ptr<Outcome> m_outcome;
+    struct Answers {
+        QString base;
+        QString adapted;
+    };
+    BackgroundJob* m_job;
 };
 
 }  // namespace droplora::ui

@@ -1,14 +1,18 @@
 // Past runs: the recent run folders and the runs under a chosen root folder
-// (a run folder holds config.yaml and metrics.jsonl). Open one to rebuild the
+// (a run folder holds config.yaml and metrics.jsonl), as a table with the
+// run's recipe and results (method, mask, rank, p, steps, final train and
+// validation loss, date) that sorts by any column. Open one to rebuild the
 // plots from its metrics.jsonl, select several to overlay their loss curves,
 // or resume one from its last checkpoint.
 #pragma once
 
+#include <QDateTime>
+#include <QHash>
 #include <QStringList>
 #include <QWidget>
 
-class QListWidget;
 class QPushButton;
+class QTableWidget;
 
 namespace droplora::ui {
 
@@ -18,12 +22,15 @@ class RunsPanel : public QWidget {
     Q_OBJECT
 
 public:
+    enum Column { kName, kMethod, kMask, kRank, kDropRate, kSteps, kTrainLoss, kValLoss, kDate, kColumnCount };
+
     explicit RunsPanel(QWidget* parent = nullptr);
 
-    QStringList runDirs() const;       // as listed
+    QStringList runDirs() const;       // as listed (in the table's current order)
     QStringList selectedRuns() const;
     void selectRuns(const QStringList& dirs);
     static bool isRunFolder(const QString& dir);
+    QTableWidget* table() const { return m_table; }
 
 public slots:
     void refresh();
@@ -37,13 +44,27 @@ signals:
     void resumeRequested(const QString& dir);
 
 private:
+    // What the table shows of one run folder, read from its config.yaml and metrics.jsonl.
+    struct Summary {
+        QDateTime readAt;  // metrics.jsonl's modification time when read
+        qint64 metricsSize = -1;
+        QString method, mask, note;
+        qint64 rank = -1;
+        double dropRate = -1;
+        qint64 steps = -1, maxSteps = 0;
+        double trainLoss = -1, valLoss = -1;
+        QDateTime date;
+    };
+    const Summary& summaryOf(const QString& dir);
+    void addRow(const QString& dir, const QString& origin);
     void updateButtons();
 
     PathEdit* m_root;
-    QListWidget* m_list;
+    QTableWidget* m_table;
     QPushButton* m_open;
     QPushButton* m_overlay;
     QPushButton* m_resume;
+    QHash<QString, Summary> m_cache;  // a run is read again only when its metrics.jsonl changed
 };
 
 }  // namespace droplora::ui

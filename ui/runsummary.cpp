@@ -56,6 +56,12 @@ RunSummary::RunSummary(QWidget* parent)
     connect(m_measure, &QPushButton::clicked, this, &RunSummary::measure);
     connect(m_job, &ScoreJob::succeeded, this, &RunSummary::onScores);
     connect(m_job, &ScoreJob::failed, this, &RunSummary::onScoreFailed);
+    connect(m_job, &ScoreJob::progress, this, [this](int done, int total) {
+        m_note->setText(tr("Measuring the base model and the adapted model on %1 … %2 of %3 scored")
+                            .arg(m_job->request().dataPath)
+                            .arg(done)
+                            .arg(total));
+    });
     clear();
 }
 
@@ -81,9 +87,12 @@ void RunSummary::showRun(const QString& runDir, const droplora::config::RunConfi
         double mean = 0;
         for (size_t i = history.steps.size() - n; i < history.steps.size(); ++i) mean += history.steps[i].loss;
         mean /= static_cast<double>(n);
-        lines << tr("%1 of %2 steps in %3; training loss %4 (mean of the last %5 steps)")
-                     .arg(last.step)
-                     .arg(config.train.max_steps)
+        // A run by epochs has max_steps 0 in its config: the trainer's own count, else none.
+        const qint64 maxSteps = last.max_steps > 0 ? last.max_steps : config.train.max_steps;
+        const QString steps = maxSteps > 0 ? tr("%1 of %2 steps").arg(last.step).arg(maxSteps)
+                                           : tr("%1 steps").arg(last.step);
+        lines << tr("%1 in %2; training loss %3 (mean of the last %4 steps)")
+                     .arg(steps)
                      .arg(formatDuration(last.elapsed_s))
                      .arg(mean, 0, 'f', 4)
                      .arg(n);

@@ -1,65 +1,50 @@
 #include "scorejob.h"
 
-#include <QThread>
-#include <exception>
 #include <string>
 #include <vector>
 
+#include "backgroundjob.h"
 #include "train/preview.h"
 
 namespace droplora::ui {
 
-struct ScoreJob::Outcome {
-    QVector<Score> scores;
-    QString error;  // empty on success
-};
-
-ScoreJob::ScoreJob(QObject* parent) : QObject(parent) {}
-
-ScoreJob::~ScoreJob() {
-    if (!m_thread) return;
-    m_thread->wait();
-    delete m_thread;
+ScoreJob::ScoreJob(QObject* parent)
+    : QObject(parent), m_job(new BackgroundJob(QStringLiteral("droplora-score"), this)) {
+    connect(m_job, &BackgroundJob::progress, this,
+            [this](const QString&, qint64 done, qint64 total) { emit progress(int(done), int(total)); });
+    connect(m_job, &BackgroundJob::failed, this, &ScoreJob::failed);
+    connect(m_job, &BackgroundJob::cancelled, this, [this] { emit failed(tr("evaluation cancelled")); });
 }
 
+ScoreJob::~ScoreJob() = default;  // m_job, a child, waits (bounded by the file's size)
+
+bool ScoreJob::isRunning() const { return m_job->isRunning(); }
+
+void ScoreJob::cancel() { m_job->cancel(); }
+
 bool ScoreJob::start(const Request& request) {
-    if (m_thread) return false;
+    if (m_job->isRunning()) return false;
     m_request = request;
-    m_outcome = std::make_shared<Outcome>();
-    auto outcome = m_outcome;
     std::vector<std::string> adapters;
     for (const QString& dir : request.adapterDirs) adapters.push_back(dir.toStdString());
     const std::string model = request.modelDir.toStdString(), data = request.dataPath.toStdString();
     const std::string format = request.format.toStdString(), templ = request.templ.toStdString();
     const int64_t maxSeqLen = request.maxSeqLen, maxNewTokens = request.maxNewTokens;
-    m_thread = QThread::create([outcome, adapters, model, data, format, templ, maxSeqLen, maxNewTokens] {
-        try {
+    return m_job->run<QVector<Score>>(
+        [adapters, model, data, format, templ, maxSeqLen, maxNewTokens](BackgroundJob::Context& ctx) {
+            QVector<Score> scores;
+            const qint64 total = static_cast<qint64>(adapters.size());
+            ctx.progress(QString(), 0, total);
             for (const std::string& adapter : adapters) {
+                if (ctx.isCancelled()) break;
                 const auto s =
                     droplora::train::score_adapter(model, adapter, data, format, templ, maxSeqLen, maxNewTokens);
-                outcome->scores.append({s.loss, s.perplexity, s.exact_match, s.matched, s.examples});
+                scores.append({s.loss, s.perplexity, s.exact_match, s.matched, s.examples});
+                ctx.progress(QString(), scores.size(), total);
             }
-        } catch (const std::exception& e) {
-            outcome->error = QString::fromUtf8(e.what());
-        } catch (...) {
-            outcome->error = QStringLiteral("evaluation stopped by an unknown error");
-        }
-    });
-    m_thread->setObjectName(QStringLiteral("droplora-score"));
-    connect(m_thread, &QThread::finished, this, &ScoreJob::onWorkerFinished, Qt::QueuedConnection);
-    m_thread->start();
-    return true;
-}
-
-void ScoreJob::onWorkerFinished() {
-    if (!m_thread) return;
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    if (m_outcome->error.isEmpty())
-        emit succeeded(m_outcome->scores);
-    else
-        emit failed(m_outcome->error);
+            return scores;
+        },
+        [this](QVector<Score>&& scores) { emit succeeded(scores); });
 }
 
 }  // namespace droplora::ui

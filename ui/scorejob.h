@@ -2,19 +2,19 @@
 // (an empty one means the base model alone), the loss and perplexity of the
 // reference answers and the exact match of greedy answers
 // (droplora::train::score_adapter). Used for the run summary after a training
-// run and for the table of Run → Compare. succeeded()/failed() arrive on the
-// GUI thread after the worker has ended.
+// run and for the table of Run → Compare. Runs on a BackgroundJob: progress()
+// after each model scored, succeeded()/failed() on the GUI thread after the
+// worker has ended; cancel() stops before the next model.
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QStringList>
 #include <QVector>
-#include <memory>
-
-class QThread;
 
 namespace droplora::ui {
+
+class BackgroundJob;
 
 class ScoreJob : public QObject {
     Q_OBJECT
@@ -42,20 +42,21 @@ public:
 
     // Returns false when an evaluation is already going.
     bool start(const Request& request);
-    bool isRunning() const { return m_thread != nullptr; }
+    bool isRunning() const;
     const Request& request() const { return m_request; }
 
+public slots:
+    void cancel();
+
 signals:
+    // `done` of `total` models scored (the first report, 0 of n, when it begins).
+    void progress(int done, int total);
     void succeeded(const QVector<droplora::ui::ScoreJob::Score>& scores);
     void failed(const QString& message);
 
 private:
-    struct Outcome;
-    void onWorkerFinished();
-
-    QThread* m_thread = nullptr;
+    BackgroundJob* m_job;
     Request m_request;
-    std::shared_ptr<Outcome> m_outcome;
 };
 
 }  // namespace droplora::ui

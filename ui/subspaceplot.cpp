@@ -1,6 +1,7 @@
 #include "subspaceplot.h"
 
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "formatting.h"
 #include "plotexport.h"
+#include "plotstyle.h"
 
 namespace droplora::ui {
 
@@ -40,15 +42,9 @@ QCustomPlot* SubspacePlot::makePlot(const QString& xLabel, const QString& yLabel
     plot->xAxis->setLabel(xLabel);
     plot->yAxis->setLabel(yLabel);
     plot->legend->setVisible(true);
-    plot->legend->setBrush(QColor(255, 255, 255, 190));
-    QFont small = parent->font();
-    small.setPointSize(std::max(6, small.pointSize() - 2));
-    plot->legend->setFont(small);
     plot->legend->setRowSpacing(0);
-    plot->xAxis->setLabelFont(small);
-    plot->yAxis->setLabelFont(small);
-    plot->xAxis->setTickLabelFont(small);
-    plot->yAxis->setTickLabelFont(small);
+    applyPlotStyle(plot);
+    placeLegendBelow(plot, 2);  // small plots: two entries a row
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     return plot;
 }
@@ -64,9 +60,17 @@ SubspacePlot::SubspacePlot(QWidget* parent)
     grid->addWidget(m_rankPlot, 0, 0);
     grid->addWidget(m_driftPlot, 0, 1);
     grid->addWidget(m_spectrumPlot, 1, 0, 1, 2);
+    auto* caption = makeCaption(this);
+    caption->setText(tr("How the learned update ΔW = s·B·A changes: how many directions it uses, how fast they turn, "
+                        "and how its strength spreads over them."));
+    auto* header = new QHBoxLayout;
+    header->addWidget(m_title, 1);
+    header->addWidget(makeHelpButton(helpHtml(), this));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_title);
+    layout->setSpacing(2);
+    layout->addLayout(header);
+    layout->addWidget(caption);
     layout->addLayout(grid, 1);
 
     m_rankModule = addLine(m_rankPlot, tr("module"), kModuleColour, Qt::SolidLine, 2);
@@ -80,12 +84,26 @@ SubspacePlot::SubspacePlot(QWidget* parent)
     m_spectrumFirst = addLine(m_spectrumPlot, tr("first"), kFirstColour, Qt::DashLine, 1.5);
     m_spectrumFirst->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
     m_driftPlot->yAxis->setRange(0, 1);
-    for (QCustomPlot* p : {m_rankPlot, m_driftPlot, m_spectrumPlot})
-        p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     installPlotExportMenu(m_rankPlot, QStringLiteral("effective-rank"), [this] { redraw(); });
     installPlotExportMenu(m_driftPlot, QStringLiteral("subspace-drift"), [this] { redraw(); });
     installPlotExportMenu(m_spectrumPlot, QStringLiteral("singular-values"), [this] { redraw(); });
     redraw();
+}
+
+QString SubspacePlot::helpHtml() {
+    return tr("<p><b>What the subspace plots show</b></p>"
+              "<p>The adapter adds ΔW = s·B·A to a weight matrix. Its singular values say how strong it is in each "
+              "of its r directions.</p>"
+              "<ul><li><b>Effective rank</b>: how many directions ΔW really uses (exp of the entropy of the "
+              "normalised singular values; at most r). Near 1: one direction dominates. Near r: all channels "
+              "carry weight. DropLoRA's random channel drops usually keep it higher than plain LoRA.</li>"
+              "<li><b>Subspace drift</b>: how far the directions moved, 0 (same) to 1 (unrelated), against the "
+              "previous sample (solid) and the first (dashed). Early in training it is high; it should settle. "
+              "A drift to the previous sample that stays high means the update keeps turning (learning rate "
+              "too high?).</li>"
+              "<li><b>Singular values</b>: the spectrum now against the first sample. A healthy run grows the "
+              "values as it learns; one value far above the others means the update is nearly rank one.</li></ul>"
+              "<p>Click a row of the rank-channel heatmap to show one module; otherwise the mean over modules.</p>");
 }
 
 void SubspacePlot::clear() {

@@ -31,6 +31,8 @@ public:
     QCustomPlot* rankPlot() const { return m_rankPlot; }
     QCustomPlot* driftPlot() const { return m_driftPlot; }
     QCustomPlot* spectrumPlot() const { return m_spectrumPlot; }
+    // What the "?" says: what the plots show and what a healthy run looks like.
+    static QString helpHtml();
 
 public slots:
     void addSample(const droplora::train::StatsSample& sample);

@@ -1,10 +1,8 @@
 #include "trainingcontroller.h"
 
 #include <QDir>
-#include <QElapsedTimer>
-#include <QThread>
-#include <exception>
 
+#include "backgroundjob.h"
 #include "runeventqueue.h"
 #include "train/preview.h"
 #include "train/trainer.h"
@@ -13,24 +11,32 @@ namespace droplora::ui {
 
 using droplora::train::RunOutcome;
 
-TrainingController::TrainingController(QObject* parent) : QObject(parent) {
+TrainingController::TrainingController(QObject* parent)
+    : QObject(parent), m_job(new BackgroundJob(QStringLiteral("droplora-training"), this)) {
     registerMetaTypes();
+    // run_training reports its own failures to the queue; an exception that escapes it
+    // is the failure when the trainer said nothing (flush() lets the trainer's report win).
+    connect(m_job, &BackgroundJob::failed, this, [this](const QString& message) {
+        if (!m_finish) m_finish = Finish{RunOutcome::Failed, message};
+    });
+    connect(m_job, &BackgroundJob::finished, this, &TrainingController::onWorkerFinished);
     m_flushTimer.setInterval(100);
     connect(&m_flushTimer, &QTimer::timeout, this, &TrainingController::flush);
 }
 
 TrainingController::~TrainingController() {
-    if (!m_thread) return;
+    // The trainer polls its RunControl, not the job's cancel flag: ask it to stop, then wait.
     stop();
-    m_thread->wait();
-    delete m_thread;
+    disconnect(m_job, nullptr, this, nullptr);
+    delete m_job;
 }
 
 bool TrainingController::start(const droplora::config::RunConfig& config, const QString& resumeDir) {
-    if (m_thread) return false;
+    if (m_job->isRunning()) return false;
     m_control = std::make_shared<droplora::train::RunControl>();
     m_queue = std::make_shared<RunEventQueue>();
     m_finish.reset();
+    m_config = config;
     m_lastCheckpoint.clear();
     m_lastStep = 0;
     // The trainer resolves a relative output folder against the working directory, as here.
@@ -40,26 +46,10 @@ bool TrainingController::start(const droplora::config::RunConfig& config, const 
     auto control = m_control;
     auto queue = m_queue;
     const std::string resume = resumeDir.toStdString();
-    m_thread = QThread::create([config, control, queue, resume] {
-        try {
-            droplora::train::run_training(config, *queue, *control, resume);
-        } catch (const std::exception& e) {
-            // run_training reports its own failures; this is the last line of defence.
-            queue->on_finished(RunOutcome::Failed, e.what());
-        } catch (...) {
-            queue->on_finished(RunOutcome::Failed, "training stopped by an unknown error");
-        }
+    m_job->runVoid([config, control, queue, resume](BackgroundJob::Context&) {
+        droplora::train::run_training(config, *queue, *control, resume);
     });
-    m_thread->setObjectName(QStringLiteral("droplora-training"));
-    const quint64 runId = ++m_runId;
-    connect(
-        m_thread, &QThread::finished, this,
-        [this, runId] {
-            if (runId == m_runId) onWorkerFinished();
-        },
-        Qt::QueuedConnection);
     setState(State::Running);
-    m_thread->start();
     m_flushTimer.start();
     return true;
 }
@@ -84,10 +74,7 @@ void TrainingController::stop() {
 }
 
 bool TrainingController::waitForFinished(int msecs) {
-    if (!m_thread) return true;
-    if (!m_thread->wait(QDeadlineTimer(msecs))) return false;
-    onWorkerFinished();
-    return true;
+    return m_job->waitForFinished(msecs);  // delivers finished() through onWorkerFinished()
 }
 
 void TrainingController::flush() {
@@ -110,10 +97,6 @@ void TrainingController::flush() {
 }
 
 void TrainingController::onWorkerFinished() {
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    ++m_runId;  // a queued notice of this thread's end is now stale
     m_flushTimer.stop();
     flush();
     const Finish finish =

@@ -1,5 +1,5 @@
-// Runs droplora::train::run_training on a worker thread and reports back as Qt
-// signals on the GUI thread.
+// Runs droplora::train::run_training on a worker thread (BackgroundJob) and
+// reports back as Qt signals on the GUI thread.
 //
 // The trainer's callbacks land in a RunEventQueue; a timer takes the queue
 // every flushInterval() ms (100 ms: at most 10 bursts a second reach the
@@ -21,10 +21,9 @@
 #include "metatypes.h"
 #include "train/observer.h"
 
-class QThread;
-
 namespace droplora::ui {
 
+class BackgroundJob;
 class RunEventQueue;
 
 class TrainingController : public QObject {
@@ -46,6 +45,8 @@ public:
     bool isRunning() const { return m_state != State::Idle; }
     // The run folder of the current (or the last) run, absolute.
     QString runDir() const { return m_runDir; }
+    // The config of the current (or the last) run, as given to start().
+    const droplora::config::RunConfig& config() const { return m_config; }
     QString lastCheckpoint() const { return m_lastCheckpoint; }
     qint64 lastStep() const { return m_lastStep; }
 
@@ -81,14 +82,14 @@ private:
         QString message;
     };
 
-    QThread* m_thread = nullptr;
-    quint64 m_runId = 0;  // tells a stale queued "thread finished" from the current run's
+    BackgroundJob* m_job;
     std::optional<Finish> m_finish;
     std::shared_ptr<droplora::train::RunControl> m_control;
     std::shared_ptr<RunEventQueue> m_queue;
     QTimer m_flushTimer;
     State m_state = State::Idle;
     QString m_runDir;
+    droplora::config::RunConfig m_config;
     QString m_lastCheckpoint;
     qint64 m_lastStep = 0;
 };

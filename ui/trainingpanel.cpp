@@ -125,6 +125,8 @@ TrainingPanel::TrainingPanel(QWidget* parent)
 
 qint64 TrainingPanel::maxSeqLen() const { return m_maxSeqLen->value(); }
 
+void TrainingPanel::setOutput(const QString& dir) { m_output->setPath(dir); }
+
 void TrainingPanel::setConfig(const droplora::config::RunConfig& config) {
     const auto& t = config.train;
     m_maxSteps->setValue(static_cast<int>(t.max_steps));

@@ -26,6 +26,7 @@ public:
     void applyTo(droplora::config::RunConfig& config) const;
 
     qint64 maxSeqLen() const;
+    void setOutput(const QString& dir);
 
 signals:
     void changed();

@@ -46,4 +46,12 @@ void WorkbenchSettings::setWindow(const QByteArray& geometry, const QByteArray& 
     s.setValue(QStringLiteral("window/state"), state);
 }
 
+QByteArray WorkbenchSettings::splitterState(const QString& name) {
+    return QSettings().value(QStringLiteral("window/splitter/") + name).toByteArray();
+}
+
+void WorkbenchSettings::setSplitterState(const QString& name, const QByteArray& state) {
+    QSettings().setValue(QStringLiteral("window/splitter/") + name, state);
+}
+
 }  // namespace droplora::ui

@@ -1,6 +1,6 @@
 // What the workbench remembers between sessions (QSettings): recent run files,
 // recent run folders, the runs root, the last folder of each file dialog, and
-// the window's geometry and dock/toolbar state.
+// the window's geometry, dock/toolbar state and splitter positions.
 #pragma once
 
 #include <QByteArray>
@@ -30,6 +30,9 @@ public:
     static QByteArray windowGeometry();
     static QByteArray windowState();
     static void setWindow(const QByteArray& geometry, const QByteArray& state);
+    // A splitter's positions, by its object name.
+    static QByteArray splitterState(const QString& name);
+    static void setSplitterState(const QString& name, const QByteArray& state);
 
 private:
     static QStringList recentList(const QString& key);
