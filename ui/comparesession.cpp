@@ -4,6 +4,7 @@
 #include <QTimer>
 #include <exception>
 
+#include "train/run_folder.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
 
@@ -110,7 +111,7 @@ void CompareSession::readMetrics() {
     for (Row& row : m_rows) {
         try {
             const auto history =
-                droplora::train::read_metrics(QDir(row.runDir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
+                droplora::train::read_metrics(droplora::run_folder::metrics_path(row.runDir.toStdString()));
             if (history.evals.empty()) continue;
             row.hasEval = true;
             row.valLoss = history.evals.back().loss;
@@ -126,7 +127,7 @@ void CompareSession::startExactMatch() {
     emit progress(tr("compare: measuring exact match on %1").arg(QString::fromStdString(c.data.val)));
     ScoreJob::Request request;
     request.modelDir = QString::fromStdString(c.model);
-    for (const Row& row : m_rows) request.adapterDirs.append(QDir(row.runDir).filePath(QStringLiteral("adapter")));
+    for (const Row& row : m_rows) request.adapterDirs.append(QString::fromStdString(droplora::run_folder::adapter_dir(row.runDir.toStdString())));
     request.dataPath = QString::fromStdString(c.data.val);
     request.format = QString::fromStdString(c.data.format);
     request.templ = QString::fromStdString(c.data.templ);

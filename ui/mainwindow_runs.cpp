@@ -24,6 +24,7 @@
 #include "runstatus.h"
 #include "runsummary.h"
 #include "subspaceplot.h"
+#include "train/run_folder.h"
 #include "train/metrics_log.h"
 #include "trainingcontroller.h"
 #include "trainingpanel.h"
@@ -37,17 +38,14 @@ using droplora::train::RunOutcome;
 
 namespace {
 
-// The step of the newest checkpoint folder (checkpoints/step-NNNNNNNN), or -1 when there is none.
+// The step of the newest whole checkpoint (train/run_folder.h's rule), or -1 when there is none.
 qint64 latestCheckpointStep(const QString& runDir) {
-    qint64 latest = -1;
-    const QDir checkpoints(QDir(runDir).filePath(QStringLiteral("checkpoints")));
-    for (const QString& name : checkpoints.entryList({QStringLiteral("step-*")}, QDir::Dirs)) {
-        bool ok = false;
-        const qint64 step = name.mid(5).toLongLong(&ok);
-        if (ok) latest = std::max(latest, step);
-    }
-    return latest;
+    const auto all = droplora::run_folder::list_checkpoints(runDir.toStdString());
+    return all.empty() ? -1 : all.back().step;
 }
+
+// A folder a new training would overwrite.
+bool holdsTraining(const QString& dir) { return droplora::run_folder::holds_training(dir.toStdString()); }
 
 }  // namespace
 
@@ -64,10 +62,11 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
     std::optional<droplora::config::RunConfig> runConfig;
     droplora::train::MetricsHistory history;
     try {
-        if (run.exists(QStringLiteral("config.yaml")))
-            runConfig = droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString());
+        const std::string dirPath = dir.toStdString();
+        if (QFile::exists(QString::fromStdString(droplora::run_folder::config_path(dirPath))))
+            runConfig = droplora::config::load_run_config(droplora::run_folder::config_path(dirPath));
         QApplication::setOverrideCursor(Qt::WaitCursor);
-        history = droplora::train::read_metrics(run.filePath(QStringLiteral("metrics.jsonl")).toStdString());
+        history = droplora::train::read_metrics(droplora::run_folder::metrics_path(dirPath));
         QApplication::restoreOverrideCursor();
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
@@ -91,7 +90,7 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
     const qint64 lastStep = history.steps.empty() ? 0 : history.steps.back().step;
     qint64 maxSteps = history.steps.empty() ? 0 : history.steps.back().max_steps;
     if (maxSteps <= 0 && runConfig) maxSteps = runConfig->train.max_steps;
-    const bool finalAdapter = run.exists(QStringLiteral("adapter/adapter_config.json"));
+    const bool finalAdapter = droplora::run_folder::is_adapter_folder(droplora::run_folder::adapter_dir(dir.toStdString()));
     QString state = tr("opened");
     if (untilStep < 0 && finalAdapter && (maxSteps <= 0 || lastStep >= maxSteps)) state = tr("finished");
     else if (untilStep < 0 && lastStep > 0) state = tr("stopped at step %1").arg(lastStep);
@@ -116,7 +115,7 @@ bool MainWindow::overlayRuns(const QStringList& dirs) {
     for (const QString& dir : dirs) {
         try {
             const auto history =
-                droplora::train::read_metrics(QDir(dir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
+                droplora::train::read_metrics(droplora::run_folder::metrics_path(dir.toStdString()));
             QVector<double> steps, losses;
             for (const auto& m : history.steps) {
                 steps.append(static_cast<double>(m.step));
@@ -183,7 +182,7 @@ bool MainWindow::startTraining() {
     droplora::config::RunConfig cfg = config();
     // Last, once everything else is known to be right: a folder that already holds a run.
     QDir out(QDir::current().absoluteFilePath(QString::fromStdString(cfg.output)));
-    if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl"))) {
+    if (holdsTraining(out.absolutePath())) {
         const QString fresh = freshRunFolder(QString::fromStdString(cfg.output));
         const QString question =
             tr("%1 already holds a run.\n\nStart this run in a fresh folder, %2, or replace the run there "
@@ -242,7 +241,7 @@ bool MainWindow::compareMethods() {
     QStringList occupied;
     for (const auto& row : CompareSession::plan(config())) {
         const QDir out(row.runDir);
-        if (out.exists(QStringLiteral("checkpoints")) || out.exists(QStringLiteral("metrics.jsonl")))
+        if (holdsTraining(out.absolutePath()))
             occupied.append(row.runDir);
     }
     if (!occupied.isEmpty() &&
@@ -325,9 +324,10 @@ void MainWindow::showSummary(const QString& runDir, bool measure) {
     droplora::train::MetricsHistory history;
     const QDir run(runDir);
     try {
-        if (run.exists(QStringLiteral("config.yaml")))
-            runConfig = droplora::config::load_run_config(run.filePath(QStringLiteral("config.yaml")).toStdString());
-        history = droplora::train::read_metrics(run.filePath(QStringLiteral("metrics.jsonl")).toStdString());
+        const std::string dirPath = runDir.toStdString();
+        if (QFile::exists(QString::fromStdString(droplora::run_folder::config_path(dirPath))))
+            runConfig = droplora::config::load_run_config(droplora::run_folder::config_path(dirPath));
+        history = droplora::train::read_metrics(droplora::run_folder::metrics_path(dirPath));
     } catch (const std::exception& e) {
         appendLog(QString::fromUtf8(e.what()));
     }

@@ -1,11 +1,16 @@
-// Runs droplora::train::generate_preview on a worker thread (BackgroundJob): the base model's
+// Runs droplora::train::PreviewModels::generate on a worker thread (BackgroundJob): the base model's
 // and the adapted model's greedy answers to one prompt. The engine keeps the
 // base model cached, so a second preview of the same model is quick.
 // succeeded()/failed() arrive on the GUI thread after the worker has ended.
 #pragma once
 
 #include <QObject>
+#include <memory>
 #include <QString>
+
+namespace droplora::train {
+class PreviewModels;
+}
 
 namespace droplora::ui {
 
@@ -30,6 +35,8 @@ public:
     // Returns false when a generation is already going.
     bool start(const Request& request);
     bool isRunning() const;
+    // Frees the kept model (e.g. before a training run needs the memory).
+    void releaseModel();
 
 signals:
     void succeeded(const QString& base, const QString& adapted);
@@ -41,6 +48,9 @@ private:
         QString adapted;
     };
     BackgroundJob* m_job;
+    // The base model kept loaded between requests (owned here, shared with the worker
+    // thread so a running request keeps it alive); release() frees it.
+    std::shared_ptr<droplora::train::PreviewModels> m_models;
 };
 
 }  // namespace droplora::ui

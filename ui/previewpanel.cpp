@@ -16,15 +16,13 @@
 
 #include "dialogs.h"
 #include "previewjob.h"
+#include "train/run_folder.h"
 #include "train/preview.h"
 
 namespace droplora::ui {
 
 namespace {
 
-bool isAdapterFolder(const QString& dir) {
-    return QFile::exists(QDir(dir).filePath(QStringLiteral("adapter_config.json")));
-}
 
 QPlainTextEdit* answerBox() {
     auto* box = new QPlainTextEdit;
@@ -97,24 +95,9 @@ PreviewPanel::PreviewPanel(QWidget* parent)
 }
 
 QString PreviewPanel::latestAdapterDir(const QString& runDir, bool running) {
-    if (runDir.isEmpty()) return {};
-    const QDir run(runDir);
-    // A folder reused for a new run may still hold the previous run's adapter/.
-    if (!running && isAdapterFolder(run.filePath(QStringLiteral("adapter"))))
-        return QDir::cleanPath(run.filePath(QStringLiteral("adapter")));
-    const QDir checkpoints(run.filePath(QStringLiteral("checkpoints")));
-    qint64 newest = -1;
-    QString found;
-    for (const QString& name : checkpoints.entryList({QStringLiteral("step-*")}, QDir::Dirs)) {
-        bool ok = false;
-        const qint64 step = name.mid(5).toLongLong(&ok);
-        const QString adapter = checkpoints.filePath(name + QStringLiteral("/adapter"));
-        if (ok && step > newest && isAdapterFolder(adapter)) {
-            newest = step;
-            found = QDir::cleanPath(adapter);
-        }
-    }
-    return found;
+    // The final adapter/, or the newest checkpoint's (train/run_folder.h decides, for every caller alike).
+    const std::string found = droplora::run_folder::newest_adapter(runDir.toStdString(), running);
+    return found.empty() ? QString() : QDir::cleanPath(QString::fromStdString(found));
 }
 
 void PreviewPanel::setPrompt(const QString& prompt) {

@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 #include <exception>
 
+#include "train/run_folder.h"
 #include "config/run_config.h"
 #include "pathedit.h"
 #include "train/metrics_log.h"
@@ -107,8 +108,7 @@ RunsPanel::RunsPanel(QWidget* parent)
 }
 
 bool RunsPanel::isRunFolder(const QString& dir) {
-    const QDir d(dir);
-    return d.exists(QStringLiteral("metrics.jsonl")) || d.exists(QStringLiteral("config.yaml"));
+    return droplora::run_folder::is_run_folder(dir.toStdString());
 }
 
 QStringList RunsPanel::runDirs() const {
@@ -139,8 +139,8 @@ void RunsPanel::addRecentRun(const QString& dir) {
 
 const RunsPanel::Summary& RunsPanel::summaryOf(const QString& dir) {
     const QDir run(dir);
-    const QFileInfo metrics(run.filePath(QStringLiteral("metrics.jsonl")));
-    const QFileInfo config(run.filePath(QStringLiteral("config.yaml")));
+    const QFileInfo metrics(QString::fromStdString(droplora::run_folder::metrics_path(dir.toStdString())));
+    const QFileInfo config(QString::fromStdString(droplora::run_folder::config_path(dir.toStdString())));
     auto it = m_cache.find(dir);
     if (it != m_cache.end() && it->readAt == metrics.lastModified() && it->metricsSize == metrics.size()) return *it;
     Summary s;

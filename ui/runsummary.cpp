@@ -12,6 +12,8 @@
 
 #include "formatting.h"
 
+#include "train/run_folder.h"
+
 namespace droplora::ui {
 
 namespace {
@@ -26,7 +28,7 @@ QTableWidgetItem* cell(const QString& text, bool number) {
 }
 
 QString adapterDir(const QString& runDir) {
-    return QDir(runDir).filePath(QStringLiteral("adapter"));
+    return QString::fromStdString(droplora::run_folder::adapter_dir(runDir.toStdString()));
 }
 
 }  // namespace

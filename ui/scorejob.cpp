@@ -9,7 +9,9 @@
 namespace droplora::ui {
 
 ScoreJob::ScoreJob(QObject* parent)
-    : QObject(parent), m_job(new BackgroundJob(QStringLiteral("droplora-score"), this)) {
+    : QObject(parent),
+      m_job(new BackgroundJob(QStringLiteral("droplora-score"), this)),
+      m_models(std::make_shared<droplora::train::PreviewModels>()) {
     connect(m_job, &BackgroundJob::progress, this,
             [this](const QString&, qint64 done, qint64 total) { emit progress(int(done), int(total)); });
     connect(m_job, &BackgroundJob::failed, this, &ScoreJob::failed);
@@ -22,6 +24,8 @@ bool ScoreJob::isRunning() const { return m_job->isRunning(); }
 
 void ScoreJob::cancel() { m_job->cancel(); }
 
+void ScoreJob::releaseModel() { m_models->release(); }
+
 bool ScoreJob::start(const Request& request) {
     if (m_job->isRunning()) return false;
     m_request = request;
@@ -31,14 +35,14 @@ bool ScoreJob::start(const Request& request) {
     const std::string format = request.format.toStdString(), templ = request.templ.toStdString();
     const int64_t maxSeqLen = request.maxSeqLen, maxNewTokens = request.maxNewTokens;
     return m_job->run<QVector<Score>>(
-        [adapters, model, data, format, templ, maxSeqLen, maxNewTokens](BackgroundJob::Context& ctx) {
+        [models = m_models, adapters, model, data, format, templ, maxSeqLen, maxNewTokens](BackgroundJob::Context& ctx) {
             QVector<Score> scores;
             const qint64 total = static_cast<qint64>(adapters.size());
             ctx.progress(QString(), 0, total);
             for (const std::string& adapter : adapters) {
                 if (ctx.isCancelled()) break;
                 const auto s =
-                    droplora::train::score_adapter(model, adapter, data, format, templ, maxSeqLen, maxNewTokens);
+                    models->score(model, adapter, data, format, templ, maxSeqLen, maxNewTokens);
                 scores.append({s.loss, s.perplexity, s.exact_match, s.matched, s.examples});
                 ctx.progress(QString(), scores.size(), total);
             }

@@ -1,16 +1,21 @@
 // Scores models on a held-out file on a worker thread: for each adapter folder
 // (an empty one means the base model alone), the loss and perplexity of the
 // reference answers and the exact match of greedy answers
-// (droplora::train::score_adapter). Used for the run summary after a training
+// (droplora::train::PreviewModels::score). Used for the run summary after a training
 // run and for the table of Run → Compare. Runs on a BackgroundJob: progress()
 // after each model scored, succeeded()/failed() on the GUI thread after the
 // worker has ended; cancel() stops before the next model.
 #pragma once
 
 #include <QObject>
+#include <memory>
 #include <QString>
 #include <QStringList>
 #include <QVector>
+
+namespace droplora::train {
+class PreviewModels;
+}
 
 namespace droplora::ui {
 
@@ -43,6 +48,8 @@ public:
     // Returns false when an evaluation is already going.
     bool start(const Request& request);
     bool isRunning() const;
+    // Frees the kept model (e.g. before a training run needs the memory).
+    void releaseModel();
     const Request& request() const { return m_request; }
 
 public slots:
@@ -56,6 +63,9 @@ signals:
 
 private:
     BackgroundJob* m_job;
+    // The base model kept loaded between requests (owned here, shared with the worker
+    // thread so a running request keeps it alive); release() frees it.
+    std::shared_ptr<droplora::train::PreviewModels> m_models;
     Request m_request;
 };
 

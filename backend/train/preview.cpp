@@ -154,7 +154,7 @@ AdapterScore PreviewModels::score(const std::string& model_dir, const std::strin
     return score;
 }
 
-// Transitional: the workbench's jobs still call these; each call loads the model afresh.
+// One-shot forms: each call loads the model for itself (a PreviewModels keeps it loaded).
 PreviewResult generate_preview(const std::string& model_dir, const std::string& adapter_dir, const std::string& prompt,
                                const std::string& input, const std::string& templ, int max_new_tokens) {
     PreviewModels models;
