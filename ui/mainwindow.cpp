@@ -31,6 +31,7 @@
 #include <optional>
 
 #include "adapterpanel.h"
+#include "common/install_paths.h"
 #include "channelheatmap.h"
 #include "comparedialog.h"
 #include "comparesession.h"
