@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
+#include "io/checkpoint_files.h"
 #include "io/peft.h"
 #include "model/loader.h"
 #include "model/model_info.h"
@@ -154,6 +155,7 @@ int run_eval(const CommandArgs& argv) {
                      "max-new-tokens", "max-seq-len"},
               {"no-generate"});
     const std::string model_dir = args.require("model");
+    io::require_model_folder(model_dir);
     if (args.has("text-file") == args.has("data")) fail("eval", "give exactly one of --text-file and --data");
     if (args.has("text-file")) {
         for (const char* opt : {"template", "format", "max-new-tokens", "max-seq-len", "no-generate"})

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "data/tokenizer.h"
+#include "io/checkpoint_files.h"
 #include "io/peft.h"
 #include "model/generate.h"
 #include "model/loader.h"
@@ -29,6 +30,7 @@ int run_generate(const CommandArgs& argv) {
     Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p",
                      "seed", "device"});
     const std::string model_dir = args.require("model");
+    io::require_model_folder(model_dir);
     const std::string prompt = args.require("prompt");
     auto tok = data::Tokenizer::load(model_dir);
 

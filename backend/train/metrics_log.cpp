@@ -1,5 +1,7 @@
 #include "train/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -26,7 +28,7 @@ MetricsLog::MetricsLog(const std::string& path, int64_t keep_until_step) : path_
         out << kept;
     }
     file_ = std::fopen(path.c_str(), "a");
-    if (!file_) fail(path, "cannot open for appending");
+    if (!file_) fail(path, std::string("cannot open for appending: ") + std::strerror(errno));
 }
 
 MetricsLog::~MetricsLog() {

@@ -8,6 +8,7 @@
 #include "adapters/lora_adapter.h"
 #include "data/batcher.h"
 #include "common/error.h"
+#include "io/checkpoint_files.h"
 #include "io/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
@@ -38,6 +39,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
     if (s.full_finetune && s.dtype != torch::kFloat32)
         fail("adapter.method", "full fine-tuning needs precision fp32 (bf16 weights cannot take small updates)");
 
+    io::require_model_folder(cfg.model);  // before the tokenizer takes a file for its tokenizer.model
     s.tokenizer = data::Tokenizer::load(cfg.model);
     model::LoadOptions load;
     load.device = s.device;
@@ -88,10 +90,18 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
             auto a = file.find("base_model.model." + name + ".lora_A.weight");
             auto b = file.find("base_model.model." + name + ".lora_B.weight");
             if (a == file.end() || b == file.end()) continue;
-            if (a->second.sizes() != lin->adapter->lora_A.sizes() || b->second.sizes() != lin->adapter->lora_B.sizes())
-                fail(cfg.adapter.init_adapter, "adapter for '" + name + "' has rank " +
-                                                    std::to_string(a->second.size(0)) + ", the run asks for rank " +
-                                                    std::to_string(cfg.adapter.rank));
+            if (a->second.sizes() != lin->adapter->lora_A.sizes() || b->second.sizes() != lin->adapter->lora_B.sizes()) {
+                const auto shape = [](at::IntArrayRef s) { return c10::str(s); };
+                fail(cfg.adapter.init_adapter,
+                     "adapter for '" + name + "': lora_A " + shape(a->second.sizes()) + " and lora_B " +
+                         shape(b->second.sizes()) + " do not fit this model's layer, which needs " +
+                         shape(lin->adapter->lora_A.sizes()) + " and " + shape(lin->adapter->lora_B.sizes()) +
+                         (a->second.size(0) != cfg.adapter.rank
+                              ? " (the adapter has rank " + std::to_string(a->second.size(0)) +
+                                    ", the run asks for rank " + std::to_string(cfg.adapter.rank) + ")"
+                              : " (same rank " + std::to_string(cfg.adapter.rank) +
+                                    ": the adapter was made for another model)"));
+            }
             // Keep the learned ΔW: rescale B when the run's scaling differs from the file's.
             const double ratio = pc.scaling_for(name, a->second.size(0)) / lin->adapter->options().scaling();
             lin->adapter->lora_A.copy_(a->second);
