@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "adapters/inference.h"
+#include "io/checkpoint_files.h"
 #include "model/loader.h"
 #include "model/model_info.h"
 #include "model/scoring.h"
@@ -148,6 +149,7 @@ int run_eval(const CommandArgs& argv) {
                      "max-new-tokens", "max-seq-len"},
               {"no-generate"});
     const std::string model_dir = args.require("model");
+    io::require_model_folder(model_dir);
     if (args.has("text-file") == args.has("data")) fail("eval", "give exactly one of --text-file and --data");
     if (args.has("text-file")) {
         for (const char* opt : {"template", "format", "max-new-tokens", "max-seq-len", "no-generate"})

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "data/tokenizer.h"
 #include "adapters/inference.h"
+#include "io/checkpoint_files.h"
 #include "model/generate.h"
 #include "model/loader.h"
 #include "train/preview.h"
@@ -29,6 +30,7 @@ int run_generate(const CommandArgs& argv) {
     Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p",
                      "seed", "device"});
     const std::string model_dir = args.require("model");
+    io::require_model_folder(model_dir);
     const std::string prompt = args.require("prompt");
     auto loaded = adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter"));
     auto& tok = loaded.tokenizer;

@@ -1,6 +1,7 @@
 #include "data/batcher.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/error.h"
 #include "data/tokenizer.h"
@@ -10,6 +11,26 @@ namespace {
 
 void check_batch_size(int64_t batch_size) {
     if (batch_size < 1) fail("batch_size", "must be at least 1, not " + std::to_string(batch_size));
+}
+
+// 64-bit FNV-1a over the examples' lengths, ids and labels (each value mixed
+// by splitmix64 first), as "fnv1a64:<16 hex digits>".
+std::string examples_hash(const std::vector<Example>& examples) {
+    uint64_t h = 1469598103934665603ull;
+    const auto add = [&h](uint64_t v) {
+        v += 0x9e3779b97f4a7c15ull;
+        v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ull;
+        v = (v ^ (v >> 27)) * 0x94d049bb133111ebull;
+        h = (h ^ (v ^ (v >> 31))) * 1099511628211ull;
+    };
+    for (const Example& ex : examples) {
+        add(ex.input_ids.size());
+        for (int64_t id : ex.input_ids) add(static_cast<uint64_t>(id));
+        for (int64_t l : ex.labels) add(static_cast<uint64_t>(l));
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+    return buf;
 }
 
 }  // namespace
@@ -52,6 +73,7 @@ int64_t padding_id(const Tokenizer& tok) {
 Batcher::Batcher(std::vector<Example> examples, uint64_t seed, int64_t pad_id)
     : examples_(std::move(examples)), seed_(seed), pad_id_(pad_id) {
     if (examples_.empty()) fail("training data", "no examples to batch");
+    data_hash_ = examples_hash(examples_);
     start_epoch(0);
 }
 
@@ -75,13 +97,18 @@ Batch Batcher::next_batch(int64_t batch_size) {
 }
 
 BatcherState Batcher::state() const {
-    return BatcherState{epoch_, position_, size()};
+    return BatcherState{epoch_, position_, size(), data_hash_};
 }
 
 void Batcher::restore(const BatcherState& state) {
     if (state.num_examples != size()) {
         fail("batcher state", "saved for " + std::to_string(state.num_examples) + " examples, but the dataset has " +
                                   std::to_string(size()) + " (was the data file changed?)");
+    }
+    if (!state.data_hash.empty() && state.data_hash != data_hash_) {
+        fail("batcher state", "saved for other training data: same " + std::to_string(size()) +
+                                  " examples, but their content hash is " + data_hash_ + ", not " + state.data_hash +
+                                  " (was the data file, template, tokenizer or max_seq_len changed?)");
     }
     if (state.epoch < 0 || state.position < 0 || state.position > size()) {
         fail("batcher state", "epoch " + std::to_string(state.epoch) + ", position " + std::to_string(state.position) +

@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/dataset.h"
@@ -40,6 +41,9 @@ struct BatcherState {
     int64_t epoch = 0;
     int64_t position = 0;      // examples of this epoch already handed out
     int64_t num_examples = 0;  // the dataset size it was saved with (checked on restore)
+    // Content hash of the examples (their ids and labels, in order), so a resume
+    // with other data of the same size is refused; empty in older checkpoints.
+    std::string data_hash;
 };
 
 class Batcher {
@@ -57,6 +61,7 @@ public:
     // epoch + position / size, e.g. 1.25 a quarter into the second epoch.
     double epoch_progress() const;
     int64_t size() const { return static_cast<int64_t>(examples_.size()); }
+    const std::string& data_hash() const { return data_hash_; }
     int64_t batches_per_epoch(int64_t batch_size) const;
 
 private:
@@ -68,6 +73,7 @@ private:
     int64_t epoch_ = 0;
     int64_t position_ = 0;
     std::vector<size_t> order_;  // this epoch's permutation
+    std::string data_hash_;      // of examples_, see BatcherState::data_hash
 };
 
 class EvalBatches {

@@ -67,7 +67,7 @@ std::string save_checkpoint(const std::string& run_dir, const Session& session, 
                   {"epoch", state.batcher.epoch},
                   {"position", state.batcher.position},
                   {"num_examples", state.batcher.num_examples},
-                  {"data_hash", state.data_hash},
+                  {"data_hash", state.batcher.data_hash},
                   {"elapsed_s", state.elapsed_s},
                   {"tokens_seen", state.tokens_seen}};
         files::write_file_atomic((tmp / run_folder::kTrainerState).string(), j.dump(2) + "\n");
@@ -104,9 +104,9 @@ TrainerState load_checkpoint(const std::string& checkpoint_dir, Session& session
         st.batcher.epoch = j.at("epoch").get<int64_t>();
         st.batcher.position = j.at("position").get<int64_t>();
         st.batcher.num_examples = j.at("num_examples").get<int64_t>();
+        st.batcher.data_hash = j.value("data_hash", std::string());  // absent before content hashes
         st.elapsed_s = j.value("elapsed_s", 0.0);
         st.tokens_seen = j.value("tokens_seen", int64_t{0});
-        st.data_hash = j.value("data_hash", std::string());
     } catch (const json::exception& e) {
         fail(state_path, std::string("missing or wrong field: ") + e.what());
     }

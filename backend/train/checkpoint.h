@@ -20,7 +20,6 @@ struct TrainerState {
     data::BatcherState batcher;
     double elapsed_s = 0;
     int64_t tokens_seen = 0;
-    std::string data_hash;  // of the training examples (data::examples_hash); "" in older checkpoints
 };
 
 constexpr int kCheckpointsKept = 3;

@@ -1,5 +1,7 @@
 #include "train/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 

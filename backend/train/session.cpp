@@ -9,6 +9,7 @@
 #include "data/batcher.h"
 #include "common/error.h"
 #include "adapters/peft.h"
+#include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
 #include "model/loader.h"
 #include "train/resources.h"
@@ -38,6 +39,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
     if (s.full_finetune && s.dtype != torch::kFloat32)
         fail("adapter.method", "full fine-tuning needs precision fp32 (bf16 weights cannot take small updates)");
 
+    io::require_model_folder(cfg.model);  // before the tokenizer takes a file for its tokenizer.model
     s.tokenizer = data::Tokenizer::load(cfg.model);
     model::LoadOptions load;
     load.device = s.device;
