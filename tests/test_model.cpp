@@ -1,5 +1,7 @@
-// The LLaMA forward pass, loss, eval windows and PEFT adapters against the
-// independent Python reference (tests/reference/hf_llama_reference.py).
+// The LLaMA-family forward pass (Llama 2/3.x, Mistral with and without a
+// sliding window, Qwen2, Qwen3), loss, eval windows and PEFT adapters against
+// the independent Python reference (tests/reference/hf_llama_reference.py),
+// and the model folders the loader must refuse, each with a one-line error.
 // Tolerance: max |ours − ref| / max(|ref|, 1) ≤ 1e-4 on logits, relative 1e-4
 // on losses, fp32 on CPU.
 #include <QtTest/QtTest>
@@ -53,6 +55,25 @@ QString error_of(F&& f) {
     return {};
 }
 
+void write_json(const std::string& path, const nlohmann::json& j) { std::ofstream(path) << j.dump(2); }
+
+// Edits a copied model's config.json and returns the loader's error (empty if it loads).
+template <typename Edit>
+QString load_error_after(const QTemporaryDir& tmp, const std::string& model, Edit&& edit) {
+    static int copies = 0;
+    const fs::path dir = fs::path(tmp.path().toStdString()) / (model + "-" + std::to_string(++copies));
+    fs::copy(data_path("models/" + model), dir, fs::copy_options::recursive);
+    auto cfg = read_json((dir / "config.json").string());
+    edit(cfg);
+    write_json((dir / "config.json").string(), cfg);
+    return error_of([&] { model::load_llama(dir.string()); });
+}
+
+// One line, naming the file; no library text (nlohmann's "[json.exception...").
+bool one_clean_line(const QString& e, const QString& file) {
+    return !e.isEmpty() && !e.contains(QLatin1Char('\n')) && e.contains(file) && !e.contains("json.exception");
+}
+
 }  // namespace
 
 class TestModel : public QObject {
@@ -61,7 +82,8 @@ class TestModel : public QObject {
 private slots:
     void forward_matches_reference_data() {
         QTest::addColumn<QString>("model");
-        for (const char* m : {"tiny-llama-gqa", "tiny-llama-tied", "tiny-llama3", "tiny-mistral"})
+        for (const char* m : {"tiny-llama-gqa", "tiny-llama-tied", "tiny-llama3", "tiny-mistral", "tiny-qwen2",
+                              "tiny-qwen3", "tiny-llama32", "tiny-mistral-swa"})
             QTest::newRow(m) << QString(m);
     }
 
@@ -196,6 +218,179 @@ private slots:
         fs::resize_file(dir + "/model.safetensors", fs::file_size(dir + "/model.safetensors") / 2);
         e = error_of([&] { model::load_llama(dir); });
         QVERIFY2(e.contains("model.safetensors"), qPrintable(e));
+    }
+
+    void architectures_keep_their_config() {
+        auto qwen2 = model::load_llama(data_path("models/tiny-qwen2"));
+        const auto& c2 = qwen2->config();
+        QCOMPARE(c2.architecture, std::string("Qwen2ForCausalLM"));
+        QVERIFY(c2.qkv_bias && !c2.o_bias && !c2.qk_norm && c2.tie_word_embeddings);
+        QVERIFY(!c2.sliding_window);  // use_sliding_window false: the key is ignored
+        auto& attn = qwen2->layers[0]->self_attn;
+        QVERIFY(attn->q_proj->bias.defined() && attn->k_proj->bias.defined() && attn->v_proj->bias.defined());
+        QVERIFY(!attn->o_proj->bias.defined());
+
+        auto qwen3 = model::load_llama(data_path("models/tiny-qwen3"));
+        const auto& c3 = qwen3->config();
+        QVERIFY(c3.qk_norm && !c3.qkv_bias && !c3.o_bias);
+        QCOMPARE(c3.head_dim, int64_t{32});  // explicit, ≠ 48 / 4
+        QCOMPARE(c3.torch_dtype, std::string("float32"));  // read from "dtype"
+        QCOMPARE(qwen3->layers[1]->self_attn->q_norm.size(0), int64_t{32});
+
+        auto llama32 = model::load_llama(data_path("models/tiny-llama32"));
+        QVERIFY(llama32->config().rope_scaling.type == model::RopeType::Llama3);
+        QCOMPARE(llama32->config().eos_token_id, int64_t{2});  // first of [2, 5]
+        QCOMPARE(model::load_llama(data_path("models/tiny-mistral-swa"))->config().sliding_window.value_or(0),
+                 int64_t{6});
+
+        // A merged export writes the source config back: architecture and its own keys kept.
+        auto j = c3.to_json();
+        QCOMPARE(j["architectures"][0].get<std::string>(), std::string("Qwen3ForCausalLM"));
+        QCOMPARE(j["model_type"].get<std::string>(), std::string("qwen3"));
+        QVERIFY(j.contains("layer_types") && j.contains("use_sliding_window") && j["head_dim"] == 32);
+        QVERIFY(model::LlamaConfig::from_json(j, "round trip").qk_norm);
+        QVERIFY(c2.to_json()["use_sliding_window"] == false && !c2.to_json().contains("attention_bias"));
+    }
+
+    void sliding_window_decoding_equals_full_forward() {
+        // W = 6: after 6 cached tokens each new query must drop the oldest key.
+        auto net = model::load_llama(data_path("models/tiny-mistral-swa"));
+        auto golden = io::load_all(data_path("models/tiny-mistral-swa/golden/forward.safetensors"));
+        auto ids = golden.at("input_ids").narrow(0, 0, 1);
+        torch::NoGradGuard no_grad;
+        auto full = net->forward(ids);
+        QVERIFY(max_rel_error(full, golden.at("logits").narrow(0, 0, 1)) <= kTol);
+        model::KVCache cache;
+        std::vector<torch::Tensor> parts{net->forward(ids.narrow(1, 0, 4), {}, &cache)};
+        for (int64_t t = 4; t < ids.size(1); ++t) parts.push_back(net->forward(ids.narrow(1, t, 1), {}, &cache));
+        QVERIFY(max_rel_error(torch::cat(parts, 1), full) <= 1e-5);
+    }
+
+    void window_at_least_the_sequence_is_full_attention() {
+        QTemporaryDir tmp;
+        auto golden = io::load_all(data_path("models/tiny-mistral-swa/golden/forward.safetensors"));
+        const auto ids = golden.at("input_ids"), mask = golden.at("attention_mask");
+        auto logits_with = [&](const nlohmann::json& window) {
+            const fs::path dir = fs::path(tmp.path().toStdString()) / ("w" + window.dump());
+            fs::copy(data_path("models/tiny-mistral-swa"), dir, fs::copy_options::recursive);
+            auto cfg = read_json((dir / "config.json").string());
+            cfg["sliding_window"] = window;
+            write_json((dir / "config.json").string(), cfg);
+            torch::NoGradGuard no_grad;
+            return model::load_llama(dir.string())->forward(ids, mask);
+        };
+        auto w24 = logits_with(24);  // = the sequence length: hides nothing
+        auto none = logits_with(nullptr);
+        QVERIFY(max_rel_error(w24, none) <= 1e-6);
+        QVERIFY(max_rel_error(w24, golden.at("logits")) > 1e-2);  // while W = 6 does change the result
+        QVERIFY(max_rel_error(logits_with(23), none) > 1e-3);       // one key short of the sequence already shows
+    }
+
+    void unsupported_configs_are_one_line_errors() {
+        QTemporaryDir tmp;
+        QString e = load_error_after(tmp, "tiny-qwen2", [](auto& c) {
+            c["use_sliding_window"] = true;
+            c["max_window_layers"] = 1;
+        });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("use_sliding_window"), qPrintable(e));
+        // use_sliding_window with every layer below max_window_layers uses no window: fine.
+        e = load_error_after(tmp, "tiny-qwen2", [](auto& c) {
+            c["use_sliding_window"] = true;
+            c["max_window_layers"] = 2;
+        });
+        QVERIFY2(e.isEmpty(), qPrintable(e));
+        e = load_error_after(tmp, "tiny-qwen3", [](auto& c) { c["layer_types"][1] = "sliding_attention"; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("layer_types") && e.contains("sliding_attention"),
+                 qPrintable(e));
+        e = load_error_after(tmp, "tiny-qwen3", [](auto& c) { c["architectures"] = {"Qwen3MoeForCausalLM"}; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("architectures") && e.contains("Qwen3MoeForCausalLM"),
+                 qPrintable(e));
+        e = load_error_after(tmp, "tiny-qwen3", [](auto& c) { c["model_type"] = "llama"; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("model_type"), qPrintable(e));
+        e = load_error_after(tmp, "tiny-qwen3", [](auto& c) { c["num_experts"] = 8; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("num_experts"), qPrintable(e));
+        e = load_error_after(tmp, "tiny-llama32", [](auto& c) { c["rope_scaling"]["rope_type"] = "yarn"; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains("yarn"), qPrintable(e));
+        // Qwen2's biases are not silently dropped when the config says Llama.
+        e = load_error_after(tmp, "tiny-qwen2", [](auto& c) {
+            c["architectures"] = {"LlamaForCausalLM"};
+            c["model_type"] = "llama";
+        });
+        QVERIFY2(one_clean_line(e, "tiny-qwen2") && e.contains("_proj.bias") && e.contains("LlamaForCausalLM"),
+                 qPrintable(e));
+        // A Qwen3 config over Llama-shaped tensors: the q/k norms are missing.
+        e = load_error_after(tmp, "tiny-llama32", [](auto& c) {
+            c["architectures"] = {"Qwen3ForCausalLM"};
+            c["model_type"] = "qwen3";
+            c.erase("rope_scaling");
+        });
+        QVERIFY2(one_clean_line(e, "tiny-llama32") && e.contains("q_norm"), qPrintable(e));
+    }
+
+    void config_type_errors_name_the_key_data() {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("value");  // JSON
+        QTest::newRow("hidden_size string") << "hidden_size" << "\"64\"";
+        QTest::newRow("hidden_size float") << "hidden_size" << "64.5";
+        QTest::newRow("model_type number") << "model_type" << "7";
+        QTest::newRow("architectures string") << "architectures" << "\"LlamaForCausalLM\"";
+        QTest::newRow("hidden_act list") << "hidden_act" << "[\"silu\"]";
+        QTest::newRow("tie_word_embeddings string") << "tie_word_embeddings" << "\"false\"";
+        QTest::newRow("rope_theta string") << "rope_theta" << "\"10000\"";
+        QTest::newRow("rope_scaling list") << "rope_scaling" << "[1]";
+        QTest::newRow("eos_token_id string") << "eos_token_id" << "\"</s>\"";
+        QTest::newRow("num_hidden_layers huge") << "num_hidden_layers" << "18446744073709551615";
+        QTest::newRow("sliding_window string") << "sliding_window" << "\"4096\"";
+    }
+
+    void config_type_errors_name_the_key() {
+        QFETCH(QString, key);
+        QFETCH(QString, value);
+        QTemporaryDir tmp;
+        const std::string k = key.toStdString();
+        const auto v = nlohmann::json::parse(value.toStdString());
+        const QString e = load_error_after(tmp, "tiny-mistral", [&](auto& c) { c[k] = v; });
+        QVERIFY2(one_clean_line(e, "config.json") && e.contains(key), qPrintable(e));
+    }
+
+    void shapes_are_checked_before_allocation() {
+        QTemporaryDir tmp;
+        // hidden_size ×2^30: allocating the embedding alone would need 256 TB; the
+        // headers say no first (a c10 allocation error would not be a droplora::Error).
+        QString e = load_error_after(tmp, "tiny-llama-gqa", [](auto& c) { c["hidden_size"] = int64_t{64} << 30; });
+        QVERIFY2(one_clean_line(e, "model.safetensors") && e.contains("shape") && e.contains("config.json"),
+                 qPrintable(e));
+        e = load_error_after(tmp, "tiny-llama-gqa", [](auto& c) { c["vocab_size"] = int64_t{1} << 40; });
+        QVERIFY2(one_clean_line(e, "model.safetensors") && e.contains("embed_tokens"), qPrintable(e));
+        e = load_error_after(tmp, "tiny-llama-gqa", [](auto& c) { c["num_hidden_layers"] = 2000000000; });
+        QVERIFY2(one_clean_line(e, "tiny-llama-gqa") && e.contains("model.layers.2.") && e.contains("missing"),
+                 qPrintable(e));
+        e = load_error_after(tmp, "tiny-qwen3", [](auto& c) { c["head_dim"] = 16; });
+        QVERIFY2(one_clean_line(e, "model.safetensors") && e.contains("shape"), qPrintable(e));
+    }
+
+    void non_finite_weights_are_named_at_load_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("tensor");
+        QTest::addColumn<double>("value");
+        QTest::newRow("nan f32") << "tiny-llama-gqa" << "model.layers.1.mlp.down_proj.weight" << double(NAN);
+        QTest::newRow("inf bf16") << "tiny-qwen2" << "model.layers.0.self_attn.k_proj.bias" << double(INFINITY);
+    }
+
+    void non_finite_weights_are_named_at_load() {
+        QFETCH(QString, model);
+        QFETCH(QString, tensor);
+        QFETCH(double, value);
+        QTemporaryDir tmp;
+        const std::string dir = copy_model(tmp, model.toStdString());
+        const std::string file = dir + "/model.safetensors";
+        auto tensors = io::load_all(file);
+        tensors.at(tensor.toStdString()).view({-1})[3] = value;
+        const std::vector<std::pair<std::string, at::Tensor>> edited(tensors.begin(), tensors.end());
+        io::save_tensors(file, edited, {{"format", "pt"}});
+        const QString e = error_of([&] { model::load_llama(dir); });
+        QVERIFY2(one_clean_line(e, "model.safetensors") && e.contains(tensor) && e.contains("NaN or infinite"),
+                 qPrintable(e));
     }
 };
 
