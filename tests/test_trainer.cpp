@@ -359,7 +359,7 @@ private slots:
                  qPrintable(QString("eval %1 vs first train %2").arg(rec.evals.back().loss).arg(first_train)));
 
         const std::string peft = tmp.path().toStdString() + "/peft";
-        auto report = io::export_adapter(r.run_dir, io::ExportFormat::Peft, peft);
+        auto report = exports::export_adapter(r.run_dir, exports::ExportFormat::Peft, peft);
         QVERIFY2(report.verified, report.summary.c_str());
         auto acfg = nlohmann::json::parse(droplora::testing::read_file(peft + "/adapter_config.json"));
         QCOMPARE(acfg["target_modules"].size(), size_t{7});
@@ -367,7 +367,7 @@ private slots:
         QVERIFY(tensors.count("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"));
 
         const std::string merged = tmp.path().toStdString() + "/merged";
-        auto merged_report = io::export_adapter(r.run_dir, io::ExportFormat::Merged, merged);
+        auto merged_report = exports::export_adapter(r.run_dir, exports::ExportFormat::Merged, merged);
         QVERIFY2(merged_report.verified, merged_report.summary.c_str());
         auto base_cfg = nlohmann::json::parse(droplora::testing::read_file(c.model + "/config.json"));
         auto out_cfg = nlohmann::json::parse(droplora::testing::read_file(merged + "/config.json"));
