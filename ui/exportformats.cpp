@@ -28,6 +28,24 @@ const QVector<ExportFormatInfo>& exportFormats() {
                         "# llama.cpp: convert to GGUF, then run (Ollama: a Modelfile with FROM ./model.gguf)\n"
                         "python convert_hf_to_gguf.py {out} --outfile model.gguf\n"
                         "llama-cli -m model.gguf -p \"Hello\"\n")},
+        {droplora::exports::ExportFormat::GgufModel, QStringLiteral("gguf"), QStringLiteral("GGUF model"),
+         QStringLiteral("model.gguf (f16): the merged model with its vocabulary and chat template, for llama.cpp, "
+                        "Ollama and LM Studio, plus an Ollama Modelfile"),
+         QStringLiteral("export-gguf"),
+         QStringLiteral("# llama.cpp\n"
+                        "llama-cli -m {out}/model.gguf -p \"Hello\"\n"
+                        "# smaller: llama-quantize {out}/model.gguf model-q4_k_m.gguf Q4_K_M\n"
+                        "\n"
+                        "# Ollama\n"
+                        "ollama create my-model -f {out}/Modelfile && ollama run my-model\n")},
+        {droplora::exports::ExportFormat::GgufAdapter, QStringLiteral("gguf-lora"), QStringLiteral("GGUF adapter"),
+         QStringLiteral("adapter.gguf: a llama.cpp LoRA adapter for the base model in GGUF, plus an Ollama Modelfile"),
+         QStringLiteral("export-gguf-lora"),
+         QStringLiteral("# the base in GGUF first: droplora export --model {model} --format gguf --out base-gguf\n"
+                        "llama-cli -m base-gguf/model.gguf --lora {out}/adapter.gguf -p \"Hello\"\n"
+                        "\n"
+                        "# Ollama: make the Modelfile's FROM line name the base, then\n"
+                        "ollama create my-model -f {out}/Modelfile\n")},
     };
     return formats;
 }

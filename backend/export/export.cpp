@@ -1,5 +1,6 @@
 #include "export/export.h"
 #include "export/export_folder.h"
+#include "export/gguf_export.h"
 
 #include <cmath>
 #include <filesystem>
@@ -110,6 +111,19 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
     auto say = [&](const std::string& s) {
         if (log) log(s);
     };
+    if (format == ExportFormat::GgufModel || format == ExportFormat::GgufAdapter) {
+        GgufExportOptions go;
+        go.replace = options.replace;
+        if (!io::parse_ggml_type(options.gguf_type, &go.type))
+            fail("gguf_type", "must be f32, f16, bf16 or q8_0, got '" + options.gguf_type + "'");
+        const GgufExportReport g =
+            export_gguf(source, format == ExportFormat::GgufModel ? GgufKind::Model : GgufKind::Adapter, out_dir, go, log);
+        ExportReport r;
+        r.out_dir = g.out_dir;
+        r.verified = g.verified;
+        r.summary = g.summary;
+        return r;
+    }
     check_output_folder(out_dir, source, options.replace);
     const std::string ckpt = resolve_checkpoint(source, say);
     const auto lock = lock_source_run(source, ckpt);

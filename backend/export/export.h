@@ -7,7 +7,10 @@
 
 namespace droplora::exports {
 
-enum class ExportFormat { Peft, Merged };
+// Peft and Merged are Hugging Face folders; GgufModel and GgufAdapter are
+// llama.cpp / Ollama files (export/gguf_export.h), reachable from here so the
+// workbench exports every format through one call.
+enum class ExportFormat { Peft, Merged, GgufModel, GgufAdapter };
 
 struct ExportReport {
     std::string out_dir;
@@ -23,6 +26,8 @@ struct ExportOptions {
     // An existing `out_dir` that holds an earlier export (only an export's
     // files) is replaced; without it, any non-empty `out_dir` is refused.
     bool replace = false;
+    // GgufModel: the type of every 2-D weight, f32 | f16 | bf16 | q8_0.
+    std::string gguf_type = "f16";
 };
 
 // `source` is a run folder (its newest checkpoint that verifies) or a checkpoint
