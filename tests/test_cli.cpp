@@ -87,7 +87,8 @@ private slots:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const auto j = nlohmann::json::parse(r.out.trimmed().toStdString());
         std::string want;
-        for (const auto& row : nlohmann::json::parse(droplora::testing::read_file(data_path("chat_templates/golden.json")))["rows"])
+        const auto golden = nlohmann::json::parse(droplora::testing::read_file(data_path("chat_templates/golden.json")));
+        for (const auto& row : golden["rows"])
             if (row["template"] == "llama2" && row["conversation"] == "user_assistant" && !row["add_generation_prompt"].get<bool>())
                 want = row["output"].get<std::string>();
         QCOMPARE(QString::fromStdString(j["text"].get<std::string>()), QString::fromStdString(want));

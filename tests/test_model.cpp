@@ -51,6 +51,8 @@ QString error_of(F&& f) {
         f();
     } catch (const droplora::Error& e) {
         return QString::fromStdString(e.what());
+    } catch (const std::exception& e) {
+        return QStringLiteral("not a droplora::Error: ") + QString::fromStdString(e.what());
     }
     return {};
 }
@@ -58,10 +60,12 @@ QString error_of(F&& f) {
 void write_json(const std::string& path, const nlohmann::json& j) { std::ofstream(path) << j.dump(2); }
 
 // Edits a copied model's config.json and returns the loader's error (empty if it loads).
+int g_model_copies = 0;
+
 template <typename Edit>
 QString load_error_after(const QTemporaryDir& tmp, const std::string& model, Edit&& edit) {
-    static int copies = 0;
-    const fs::path dir = fs::path(tmp.path().toStdString()) / (model + "-" + std::to_string(++copies));
+    // One counter for every instantiation (each Edit type is its own template function).
+    const fs::path dir = fs::path(tmp.path().toStdString()) / (model + "-" + std::to_string(++g_model_copies));
     fs::copy(data_path("models/" + model), dir, fs::copy_options::recursive);
     auto cfg = read_json((dir / "config.json").string());
     edit(cfg);

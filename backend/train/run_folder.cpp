@@ -241,10 +241,21 @@ std::string newest_adapter(const std::string& run_dir, bool running) {
     if (run_dir.empty()) return {};
     // A folder reused for a new run may still hold the previous run's adapter/.
     if (!running && is_adapter_folder(adapter_dir(run_dir))) return adapter_dir(run_dir);
-    auto all = list_checkpoints(run_dir);
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (is_adapter_folder(join(it->dir, kAdapter))) return join(it->dir, kAdapter);
-    return {};
+    // Only the adapter matters here, so a checkpoint whose adapter/ is whole counts
+    // even while its other files are still being written.
+    std::error_code ec;
+    int64_t best = -1;
+    std::string found;
+    if (!stdfs::is_directory(checkpoints_dir(run_dir), ec)) return {};
+    for (const auto& e : stdfs::directory_iterator(checkpoints_dir(run_dir), ec)) {
+        const auto step = step_of(e.path().filename().string());
+        const std::string adapter = join(e.path().string(), kAdapter);
+        if (step && *step > best && is_adapter_folder(adapter)) {
+            best = *step;
+            found = adapter;
+        }
+    }
+    return found;
 }
 
 }  // namespace droplora::run_folder

@@ -105,8 +105,8 @@ struct OpenedRun {
 };
 OpenedRun open_run(const std::string& run_dir);
 
-// The adapter to answer with: the final adapter/, or the newest checkpoint's
-// adapter/ (preferred while `running`, as the final one may be an older run's).
+// The adapter to answer with: the final adapter/, or the newest step-N/adapter/
+// that is whole (preferred while `running`, as the final one may be an older run's).
 // Empty when there is none.
 std::string newest_adapter(const std::string& run_dir, bool running);
 

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
+#include "io/checkpoint_files.h"
 #include "model/llama.h"
 #include "train/checkpoint.h"
 #include "train/divergence.h"
@@ -133,9 +134,7 @@ void Run::setup() {
         if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
     result_.run_dir = cfg_.output;
     // Cheap checks before anything is written, so a typo leaves no run folder behind.
-    if (!fs::is_directory(cfg_.model))
-        fail(cfg_.model, fs::exists(cfg_.model) ? "is a file; model: names a Hugging Face model folder"
-                                                : "not found (model: names a Hugging Face model folder)");
+    io::require_model_folder(cfg_.model);
     claim_output();
 
     obs_.on_log("loading " + cfg_.model);
