@@ -9,7 +9,6 @@ packages=(
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   libpcre2-dev libicu-dev
-  nodejs npm
   xvfb xauth
   clang libclang-rt-14-dev  # the libFuzzer targets (packaging/fuzz.sh)
   debhelper dpkg-dev lintian desktop-file-utils appstream
@@ -18,6 +17,14 @@ packages=(
 # (tests/reference/); CI does not need them, the goldens are committed.
 if [ "${1:-}" = "--reference" ]; then
   packages+=(python3-torch python3-sentencepiece python3-numpy)
+fi
+
+# Node.js and npm run the test references (packaging/test-refs-*.sh). A machine
+# whose Node.js comes from elsewhere (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package) keeps it; Debian's are installed only
+# when no node/npm is on PATH.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
 fi
 
 missing=()
