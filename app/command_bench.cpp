@@ -109,10 +109,118 @@ void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b) {
     v.seconds_per_step.push_back(seconds / static_cast<double>(b.steps));
 }
 
+// Floating-point operations of one training token, the figure GFLOP/s divides
+// by. With the base frozen, a token costs the forward matmuls (2 per weight)
+// and the input gradients through them (2 more), but no weight gradients: 4·N
+// for N weights in the layers' projections and the LM head (the embedding is
+// a lookup). Attention adds QKᵀ and AV, 2·2·seq·head_dim per head and layer
+// forward, twice that backward, counted at the causal half: 6·L·heads·seq·head_dim.
+// The adapters' own matmuls (r ≪ hidden) are left out: the figure is what the
+// base model's arithmetic runs at, as llm.c and PyTorch's benchmarks state it.
+double flops_per_token(const model::LlamaConfig& c, int64_t seq) {
+    const double h = static_cast<double>(c.hidden_size), f = static_cast<double>(c.intermediate_size);
+    const double q = static_cast<double>(c.num_attention_heads * c.head_dim);
+    const double kv = static_cast<double>(c.num_key_value_heads * c.head_dim);
+    const double per_layer = h * q + 2 * h * kv + q * h + 3 * h * f;  // q,k,v,o + gate,up,down
+    const double weights = static_cast<double>(c.num_hidden_layers) * per_layer + h * static_cast<double>(c.vocab_size);
+    const double attention = 6.0 * static_cast<double>(c.num_hidden_layers * c.num_attention_heads) *
+                             static_cast<double>(seq) * static_cast<double>(c.head_dim);
+    return 4.0 * weights + attention;
+}
+
+struct BenchOptions {
+    int64_t seq, batch, steps, warmup, rank, stats_every, rounds;
+    std::string only;
+    bool json;
+};
+
+BenchOptions parse_options(const Args& args) {
+    BenchOptions o;
+    o.seq = args.get_int("seq", 256), o.batch = args.get_int("batch", 4);
+    o.steps = args.get_int("steps", 10), o.warmup = args.get_int("warmup", 2);
+    o.rank = args.get_int("rank", 16), o.stats_every = args.get_int("stats-every", 10);
+    o.rounds = args.get_int("rounds", 3);
+    o.only = args.get("only");
+    o.json = args.has("json");
+    if (o.seq < 2 || o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.rank < 1 || o.stats_every < 1 || o.rounds < 1)
+        fail("bench", "--seq ≥ 2, --batch, --steps, --rank, --stats-every, --rounds ≥ 1 and --warmup ≥ 0");
+    return o;
+}
+
+// The model to time: a folder's, or a preset's shape with random weights. `source` says which.
+model::LlamaModel bench_model(const Args& args, c10::Device device, c10::ScalarType dtype, std::string* source) {
+    if (args.has("model")) {
+        model::LoadOptions lo;
+        lo.device = device;
+        lo.dtype = dtype;
+        *source = args.get("model");
+        return model::load_llama(args.get("model"), lo);
+    }
+    *source = "preset " + args.get("preset", "tiny") + " (random weights)";
+    torch::manual_seed(0);
+    model::LlamaModel net(preset(args.get("preset", "tiny")));
+    torch::NoGradGuard ng;
+    for (auto& [name, t] : net->hf_state())
+        if (t.dim() == 2) t.normal_(0, 0.02);
+    net->to(device, dtype);
+    return net;
+}
+
 double median(std::vector<double> xs) {
     std::sort(xs.begin(), xs.end());
     const size_t n = xs.size();
     return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
+struct Figures {
+    double tokens_per_step, flops_per_token, memory_mb;
+};
+
+void print_json(const std::vector<Variant>& variants, const BenchOptions& o, const Figures& f) {
+    for (const auto& v : variants) {
+        const double sps = median(v.seconds_per_step);
+        const auto [lo, hi] = std::minmax_element(v.seconds_per_step.begin(), v.seconds_per_step.end());
+        std::cout << nlohmann::json{{"method", v.name},
+                                    {"stats", v.stats},
+                                    {"tokens_per_sec", f.tokens_per_step / sps},
+                                    {"gflops_per_sec", f.tokens_per_step * f.flops_per_token / sps / 1e9},
+                                    {"ms_per_step", 1000 * sps},
+                                    {"spread_percent", 100.0 * (*hi - *lo) / sps},
+                                    {"rounds", o.rounds},
+                                    {"memory_mb", f.memory_mb}}
+                         .dump()
+                  << "\n";
+    }
+}
+
+void print_table(const std::vector<Variant>& variants, const BenchOptions& o, const Figures& f, bool cuda) {
+    std::printf("%-18s %-6s %12s %10s %10s %10s\n", "method", "stats", "tokens/s", "GFLOP/s", "ms/step", "spread");
+    for (const auto& v : variants) {
+        const double sps = median(v.seconds_per_step);
+        const auto [lo, hi] = std::minmax_element(v.seconds_per_step.begin(), v.seconds_per_step.end());
+        std::printf("%-18s %-6s %12.0f %10.1f %10.1f %9.1f%%\n", v.name.c_str(), v.stats ? "on" : "off",
+                    f.tokens_per_step / sps, f.tokens_per_step * f.flops_per_token / sps / 1e9, 1000 * sps,
+                    100.0 * (*hi - *lo) / sps);
+    }
+    // The cost of the statistics, timed directly around each collection and
+    // set against the median step without them: a step-time difference
+    // between the "on" and "off" rows is too noisy on a shared machine to
+    // resolve a few percent.
+    std::printf("statistics every %lld steps cost:", static_cast<long long>(o.stats_every));
+    if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.collections > 0; }))
+        std::printf(" not measured (no collection fell in the timed steps; --steps ≥ --stats-every measures it)");
+    for (const auto& on : variants) {
+        if (!on.stats || on.collections == 0) continue;
+        for (const auto& off : variants)
+            if (!off.stats && off.name == on.name)
+                std::printf(" %s %.1f%% (%.1f ms each)", on.name.c_str(),
+                            100.0 * on.collect_seconds /
+                                (static_cast<double>(on.collections * o.stats_every) * median(off.seconds_per_step)),
+                            1000.0 * on.collect_seconds / static_cast<double>(on.collections));
+    }
+    std::printf("\nGFLOP/s: %.2f GFLOP per token (4 per base weight: forward and input gradients; attention "
+                "at the causal half)\n%s %.0f MiB\n",
+                f.flops_per_token / 1e9, cuda ? "peak allocated CUDA memory" : "resident memory", f.memory_mb);
 }
 
 }  // namespace
@@ -135,97 +243,37 @@ int run_bench(const CommandArgs& argv) {
               {"model", "preset", "seq", "batch", "steps", "warmup", "rank", "stats-every", "device", "precision",
                "only", "rounds"},
               {"json"});
-    const int64_t seq = args.get_int("seq", 256), batch = args.get_int("batch", 4);
-    const int64_t steps = args.get_int("steps", 10), warmup = args.get_int("warmup", 2);
-    const int64_t rank = args.get_int("rank", 16), stats_every = args.get_int("stats-every", 10);
-    const int64_t rounds = args.get_int("rounds", 3);
-    if (seq < 2 || batch < 1 || steps < 1 || warmup < 0 || rank < 1 || stats_every < 1 || rounds < 1)
-        fail("bench", "--seq ≥ 2, --batch, --steps, --rank, --stats-every, --rounds ≥ 1 and --warmup ≥ 0");
-
+    const BenchOptions o = parse_options(args);
     const c10::Device device = model::resolve_device(args.get("device", "auto"), "--device");
     const c10::ScalarType dtype = model::resolve_precision(args.get("precision", "auto"), device, "--precision");
-    model::LlamaModel net{nullptr};
     std::string source;
-    if (args.has("model")) {
-        model::LoadOptions lo;
-        lo.device = device;
-        lo.dtype = dtype;
-        net = model::load_llama(args.get("model"), lo);
-        source = args.get("model");
-    } else {
-        source = "preset " + args.get("preset", "tiny") + " (random weights)";
-        torch::manual_seed(0);
-        net = model::LlamaModel(preset(args.get("preset", "tiny")));
-        torch::NoGradGuard ng;
-        for (auto& [name, t] : net->hf_state())
-            if (t.dim() == 2) t.normal_(0, 0.02);
-        net->to(device, dtype);
-    }
+    model::LlamaModel net = bench_model(args, device, dtype, &source);
     const auto& cfg = net->config();
-    if (seq > cfg.max_position_embeddings) fail("--seq", "exceeds the model's context");
+    if (o.seq > cfg.max_position_embeddings) fail("--seq", "exceeds the model's context");
     int64_t params = 0;
     for (auto& [n, t] : net->hf_state()) params += t.numel();
     std::cout << "bench: " << source << ", " << params / 1e6 << "M parameters, "
-              << train::describe_device(device, dtype) << ", batch " << batch << " × seq " << seq << ", rank " << rank
-              << ", " << steps << " timed steps\n";
+              << train::describe_device(device, dtype) << ", batch " << o.batch << " × seq " << o.seq << ", rank "
+              << o.rank << ", " << o.steps << " timed steps\n";
 
     std::vector<Variant> variants;
-    const std::string only = args.get("only");
     for (bool stats : {false, true}) {
         for (Variant v : {Variant{"lora", 0.0, adapters::MaskMode::None, stats, {}},
                           Variant{"droplora-step", 0.5, adapters::MaskMode::Step, stats, {}},
                           Variant{"droplora-token", 0.5, adapters::MaskMode::Token, stats, {}},
                           Variant{"droplora-learned", 0.5, adapters::MaskMode::Learned, stats, {}}})
-            if (only.empty() || v.name == only || v.name == "droplora-" + only) variants.push_back(v);
+            if (o.only.empty() || v.name == o.only || v.name == "droplora-" + o.only) variants.push_back(v);
     }
     // Rounds interleave the variants so that a slow spell of the machine (other
     // processes, frequency changes) lands on all of them; the median round counts.
-    const BenchShape shape{batch, seq, steps, warmup, rank, stats_every, device};
-    for (int64_t round = 0; round < rounds; ++round)
+    const BenchShape shape{o.batch, o.seq, o.steps, o.warmup, o.rank, o.stats_every, device};
+    for (int64_t round = 0; round < o.rounds; ++round)
         for (auto& v : variants) time_variant(net, v, shape);
 
-    const double tokens_per_step = static_cast<double>(batch * seq);
-    const double mem = train::device_memory_mb(device);
-    if (!args.has("json"))
-        std::printf("%-18s %-6s %12s %10s %10s\n", "method", "stats", "tokens/s", "ms/step", "spread");
-    for (const auto& v : variants) {
-        const double sps = median(v.seconds_per_step);
-        const auto [lo, hi] = std::minmax_element(v.seconds_per_step.begin(), v.seconds_per_step.end());
-        const double spread = 100.0 * (*hi - *lo) / sps;
-        if (args.has("json")) {
-            std::cout << nlohmann::json{{"method", v.name},
-                                        {"stats", v.stats},
-                                        {"tokens_per_sec", tokens_per_step / sps},
-                                        {"ms_per_step", 1000 * sps},
-                                        {"spread_percent", spread},
-                                        {"rounds", rounds},
-                                        {"memory_mb", mem}}
-                             .dump()
-                      << "\n";
-        } else {
-            std::printf("%-18s %-6s %12.0f %10.1f %9.1f%%\n", v.name.c_str(), v.stats ? "on" : "off",
-                        tokens_per_step / sps, 1000 * sps, spread);
-        }
-    }
-    if (!args.has("json")) {
-        // The cost of the statistics, timed directly around each collection and
-        // set against the median step without them: a step-time difference
-        // between the "on" and "off" rows is too noisy on a shared machine to
-        // resolve a few percent.
-        std::printf("statistics every %lld steps cost:", static_cast<long long>(stats_every));
-        if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.collections > 0; }))
-            std::printf(" not measured (no collection fell in the timed steps; --steps ≥ --stats-every measures it)");
-        for (const auto& on : variants) {
-            if (!on.stats || on.collections == 0) continue;
-            for (const auto& off : variants)
-                if (!off.stats && off.name == on.name)
-                    std::printf(" %s %.1f%% (%.1f ms each)", on.name.c_str(),
-                                100.0 * on.collect_seconds /
-                                    (static_cast<double>(on.collections * stats_every) * median(off.seconds_per_step)),
-                                1000.0 * on.collect_seconds / static_cast<double>(on.collections));
-        }
-        std::printf("\n%s %.0f MiB\n", device.is_cuda() ? "peak allocated CUDA memory" : "resident memory", mem);
-    }
+    const Figures figures{static_cast<double>(o.batch * o.seq), flops_per_token(cfg, o.seq),
+                          train::device_memory_mb(device)};
+    if (o.json) print_json(variants, o, figures);
+    else print_table(variants, o, figures, device.is_cuda());
     std::fflush(stdout);
     return 0;
 }

@@ -50,7 +50,12 @@ int run_inspect(const CommandArgs& argv) {
                             {"context_length", info.context_length},
                             {"rope", info.rope},
                             {"tied_embeddings", info.tied_embeddings},
-                            {"tokenizer", info.has_tokenizer}};
+                            {"tokenizer", info.has_tokenizer},
+                            {"tokenizer_files", info.tokenizer_files},
+                            {"bos_token", info.bos_token},
+                            {"eos_token", info.eos_token},
+                            {"pad_token", info.pad_token},
+                            {"chat_template", info.chat_template}};
         std::cout << j.dump() << "\n";
     } else {
         std::cout << model::describe(info);

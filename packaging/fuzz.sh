@@ -3,11 +3,12 @@
 # build-fuzz/ and runs each one. CONTRIBUTING.md, "Fuzzing", explains the targets.
 #
 # Usage: packaging/fuzz.sh [--smoke | --time SECONDS | --build-only] [target ...]
-#   --smoke          each target for FUZZ_SMOKE_SECONDS (default 20) seconds; CI runs this
-#                    from packaging/test.sh
-#   --time SECONDS   each target for SECONDS (the longer run before a release)
+#   --smoke          each target for FUZZ_SMOKE_RUNS (default 20000) inputs from the fixed
+#                    seed 1, so a run is the same on every machine; CI runs this from
+#                    packaging/test.sh
+#   --time SECONDS   each target for SECONDS from a random seed (the longer run before a release)
 #   --build-only     build, run nothing
-# Targets default to all: fuzz_safetensors_header fuzz_yaml_run_file fuzz_data_row.
+# Targets default to all of tests/fuzz/CMakeLists.txt's FUZZ_TARGETS.
 # The corpus grows in build-fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>);
 # an input that crashes is saved as build-fuzz/findings/<target>/crash-* and the script
 # exits non-zero. Without clang: an error when CI=true, else a skip with a message.
@@ -15,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-seconds=${FUZZ_SMOKE_SECONDS:-20}
+seconds=""
 run=1
 targets=()
 while [ $# -gt 0 ]; do
@@ -23,12 +24,11 @@ while [ $# -gt 0 ]; do
     --smoke) shift ;;
     --time) seconds=${2:?--time needs seconds}; shift 2 ;;
     --build-only) run=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_safetensors_header fuzz_yaml_run_file fuzz_data_row)
 
 cxx=""
 for c in clang++ clang++-14; do
@@ -45,6 +45,7 @@ fi
 
 build="$root/build-fuzz"
 CXX="$cxx" cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < "$build/FUZZ_TARGETS.txt"
 cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" -- "${targets[@]}"
 [ "$run" -eq 1 ] || exit 0
 
@@ -56,9 +57,16 @@ for t in "${targets[@]}"; do
   findings="$build/findings/$t"
   mkdir -p "$corpus" "$findings"
   log="$build/$t.log"
-  echo "fuzz: $t for ${seconds}s"
+  if [ -n "$seconds" ]; then
+    budget=(-max_total_time="$seconds")
+    echo "fuzz: $t for ${seconds}s"
+  else
+    budget=(-seed=1 -runs="${FUZZ_SMOKE_RUNS:-20000}")
+    echo "fuzz: $t, ${FUZZ_SMOKE_RUNS:-20000} inputs from seed 1"
+  fi
+  start=$(date +%s)
   if ! TMPDIR="$scratch" ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}" \
-      "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "$build/$t" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$findings/" "$corpus" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
     echo "fuzz: $t FAILED; the log is $log and the input is in $findings/:" >&2
     grep -E "^(fuzz finding|==[0-9]+==ERROR|SUMMARY)|runtime error" "$log" | head -5 >&2 || true
@@ -68,6 +76,6 @@ for t in "${targets[@]}"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   units=$(find "$corpus" -type f | wc -l)
-  echo "fuzz: $t ok: ${runs:-?} executions, ${rate:-?}/s, corpus $units inputs"
+  echo "fuzz: $t ok: ${runs:-?} executions in $(( $(date +%s) - start ))s, ${rate:-?}/s, corpus $units inputs"
 done
 exit $status

@@ -20,16 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
 
+using droplora::testing::data_path;
+using droplora::testing::droplora_cli;
+using droplora::testing::read_file;
+using droplora::testing::write_file;
+using Result = droplora::testing::ProcessResult;
 
 namespace {
-
-std::string data_path(const std::string& rel) { return std::string(DROPLORA_TEST_DATA) + "/" + rel; }
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 constexpr int kMaxLineBytes = 600;
 
@@ -46,30 +45,6 @@ struct Case {
     QString first_line;
 };
 
-struct Result {
-    int code = -1;
-    bool crashed = false;
-    QString out, err;
-};
-
-Result droplora_cli(const QStringList& args, const QString& cwd, int timeout_ms = 300000) {
-    QProcess p;
-    p.setWorkingDirectory(cwd);
-    p.start(QString(DROPLORA_BIN_DIR) + "/droplora", args);
-    Result r;
-    if (!p.waitForFinished(timeout_ms)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.crashed = p.exitStatus() != QProcess::NormalExit;
-    r.code = r.crashed ? -1 : p.exitCode();
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
-
 std::string expand(std::string s, const std::string& tmp) {
     const std::vector<std::pair<std::string, std::string>> vars = {
         {"{tmp}", tmp}, {"{models}", data_path("models")}, {"{data}", std::string(DROPLORA_TEST_DATA)}};
@@ -81,12 +56,6 @@ std::string expand(std::string s, const std::string& tmp) {
 
 QString expand(const QString& s, const std::string& tmp) {
     return QString::fromStdString(expand(s.toStdString(), tmp));
-}
-
-void write_file(const std::string& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    QVERIFY2(out.good(), path.c_str());
 }
 
 // A run file for the tiny GQA model; `extra` is appended (YAML).

@@ -9,28 +9,10 @@
 #include "test_helpers.h"
 
 using droplora::testing::data_path;
+using droplora::testing::droplora_cli;
+using Result = droplora::testing::ProcessResult;
 
 namespace {
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result droplora_cli(const QStringList& args, int timeout_ms = 300000) {
-    QProcess p;
-    p.start(QString(DROPLORA_BIN_DIR) + "/droplora", args);
-    Result r;
-    if (!p.waitForFinished(timeout_ms)) {
-        p.kill();
-        r.err = "timed out";
-        return r;
-    }
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
 
 QString model(const char* name) { return QString::fromStdString(data_path(std::string("models/") + name)); }
 
@@ -70,6 +52,25 @@ private slots:
         QCOMPARE(j["context_length"].get<int>(), 256);
         QVERIFY(j["rope"].get<std::string>().find("llama3") != std::string::npos);
         QVERIFY(j["dtypes"].contains("F16"));
+        QCOMPARE(j["tokenizer_files"].get<std::string>(), std::string("tokenizer.model"));
+        // A folder with tokenizer.json and a chat template in tokenizer_config.json (Llama 3, Qwen).
+        QTemporaryDir tmp;
+        const std::string src = data_path("models/tiny-llama-gqa");
+        for (const char* f : {"config.json", "model.safetensors"})
+            QVERIFY(QFile::copy(QString::fromStdString(src + "/" + f), tmp.filePath(f)));
+        std::ofstream(tmp.filePath("tokenizer.json").toStdString()) << "{}";
+        std::ofstream(tmp.filePath("tokenizer_config.json").toStdString())
+            << R"({"bos_token": {"content": "<|begin_of_text|>"}, "eos_token": "<|eot_id|>", "chat_template": "{{ x }}"})";
+        r = droplora_cli({"inspect", tmp.path(), "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        j = nlohmann::json::parse(r.out.trimmed().toStdString());
+        QCOMPARE(j["tokenizer_files"].get<std::string>(), std::string("tokenizer.json"));
+        QCOMPARE(j["bos_token"].get<std::string>(), std::string("<|begin_of_text|>"));
+        QCOMPARE(j["eos_token"].get<std::string>(), std::string("<|eot_id|>"));
+        QCOMPARE(j["chat_template"].get<std::string>(), std::string("tokenizer_config.json"));
+        r = droplora_cli({"inspect", tmp.path()});
+        QVERIFY2(r.out.contains("chat template:  tokenizer_config.json") && r.out.contains("tokenizer:      tokenizer.json"),
+                 qPrintable(r.out));
     }
 
     void data_preview_json_follows_the_chat_template() {
@@ -107,6 +108,26 @@ private slots:
                                  dir.filePath("chat.jsonl"), "--template", "model"});
         QVERIFY(bad.code != 0);
         QVERIFY2(bad.err.contains("no chat template"), qPrintable(bad.err));
+    }
+
+    void bench_reports_tokens_and_gflops() {
+        auto r = droplora_cli({"bench", "--preset", "tiny", "--seq", "16", "--batch", "1", "--steps", "1", "--warmup",
+                               "0", "--rounds", "1", "--only", "lora", "--device", "cpu", "--precision", "fp32", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QStringList lines = r.out.trimmed().split('\n');
+        QCOMPARE(lines.size(), 3);  // the header line, then lora with statistics off and on
+        for (int i = 1; i < 3; ++i) {
+            const auto row = nlohmann::json::parse(lines[i].toStdString());
+            QCOMPARE(row["method"].get<std::string>(), std::string("lora"));
+            const double tps = row["tokens_per_sec"].get<double>();
+            QVERIFY(tps > 0);
+            // The tiny preset by hand (app/command_bench.cpp flops_per_token): per layer
+            // q,o 256·256 each, k,v 256·128 each, gate/up/down 256·688 each: 724,992 weights;
+            // 4 layers and the 4096 × 256 head: 3,948,544; ×4 = 15,794,176; attention
+            // 6 · 4 layers · 8 heads · 16 positions · 32 = 98,304. Total 15,892,480 per token.
+            const double flops = row["gflops_per_sec"].get<double>() * 1e9 / tps;
+            QVERIFY2(std::abs(flops - 15892480.0) < 1e-6 * 15892480.0, qPrintable(QString::number(flops, 'f', 1)));
+        }
     }
 
     void failures_are_one_line_and_non_zero() {

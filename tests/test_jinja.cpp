@@ -20,21 +20,19 @@
 #include "data/chat_template.h"
 #include "data/jinja/interpreter.h"
 #include "data/jinja/parser.h"
+#include "test_support.h"
 
 using droplora::data::ChatTemplate;
 using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
+using droplora::testing::error_of;
+using droplora::testing::kNoError;
+using droplora::testing::read_file;
+
 namespace {
 
 const fs::path kDir = fs::path(DROPLORA_TEST_DATA) / "chat_templates";
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 const json& golden() {
     static const json g = json::parse(read_file(kDir / "golden.json"));
@@ -80,15 +78,6 @@ std::string render_snippet(const std::string& source, const json& variables, con
     return droplora::data::jinja::render(droplora::data::jinja::parse(source, name), vars, golden_now());
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const droplora::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 }  // namespace
 
 class TestJinja : public QObject {
@@ -127,7 +116,7 @@ void TestJinja::real_templates_match_jinja2() {
     const bool agp = r["add_generation_prompt"].get<bool>();
     if (r.contains("error")) {
         const std::string err = error_of([&] { t.render(messages, agp, r["extra"]); });
-        QVERIFY2(!err.empty(), "jinja2 refused this conversation, we rendered it");
+        QVERIFY2(err != kNoError, "jinja2 refused this conversation, we rendered it");
         QVERIFY2(err.rfind(r["template"].get<std::string>() + ".jinja:", 0) == 0, err.c_str());
         if (r["error_kind"] == "TemplateError")
             QVERIFY2(err.find(r["error"].get<std::string>()) != std::string::npos, err.c_str());
@@ -136,7 +125,7 @@ void TestJinja::real_templates_match_jinja2() {
     const std::string want = r["output"].get<std::string>();
     std::string got;
     const std::string err = error_of([&] { got = t.render(messages, agp, r["extra"]); });
-    QVERIFY2(err.empty(), err.c_str());
+    QVERIFY2(err == kNoError, err.c_str());
     QVERIFY2(got == want, first_difference(want, got).c_str());
     if (agp) return;
     // The loss tokens: what each assistant message adds, as jinja2 renders the prefixes.
@@ -165,7 +154,7 @@ void TestJinja::constructs_match_jinja2() {
     const std::string want = r["output"].get<std::string>();
     std::string got;
     const std::string err = error_of([&] { got = render_snippet(source, r["variables"]); });
-    QVERIFY2(err.empty(), err.c_str());
+    QVERIFY2(err == kNoError, err.c_str());
     QVERIFY2(got == want, first_difference(want, got).c_str());
 }
 

@@ -15,17 +15,14 @@
 
 #include "data/dataset.h"
 #include "data/tokenizer.h"
+#include "test_support.h"
 
 using namespace droplora::data;
 
+using droplora::testing::data_path;
+using droplora::testing::read_file;
+
 namespace {
-
-std::string data_path(const std::string& rel) { return std::string(DROPLORA_TEST_DATA) + "/" + rel; }
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 constexpr int64_t kNoLimit = int64_t{1} << 40;  // larger than any text here: nothing is cut
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "config/run_config.h"
 #include "test_helpers.h"
 #include "train/divergence.h"
@@ -156,8 +157,13 @@ private slots:
         QVERIFY2(r.err.contains("--out: is empty"), qPrintable(r.err));
         QVERIFY(!fs::exists(".tmp"));
 
-        // A new folder works; the same again needs --force, which replaces only an export.
+        // Folders whose names look like our staging folders are someone's too: left as they were.
         const fs::path out = root / "peft";
+        for (const char* name : {"peft.tmp", "peft.tmp-1"}) {
+            fs::create_directories(root / name);
+            std::ofstream(root / name / "mine.txt") << "keep";
+        }
+        // A new folder works; the same again needs --force, which replaces only an export.
         r = droplora_cli({"export", "--run", q(run), "--format", "peft", "--out", q(out)});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         r = droplora_cli({"export", "--run", q(run), "--format", "peft", "--out", q(out)});
@@ -170,6 +176,51 @@ private slots:
         r = droplora_cli({"export", "--run", q(run), "--format", "peft", "--out", q(out), "--force"});
         QVERIFY(r.code != 0);
         QVERIFY(fs::exists(out / "notes.txt"));
+        for (const char* name : {"peft.tmp", "peft.tmp-1"})
+            QCOMPARE(QString::fromStdString(droplora::testing::read_file((root / name / "mine.txt").string())), QString("keep"));
+    }
+
+    // files::StagingFolder never takes over a name that exists, even its own pattern's.
+    void staging_folders_take_only_free_names() {
+        QTemporaryDir tmp;
+        const fs::path root(tmp.path().toStdString());
+        const fs::path taken = root / ("out.tmp-" + std::to_string(::getpid()));
+        fs::create_directories(taken);
+        std::ofstream(taken / "mine.txt") << "keep";
+        std::string staged;
+        {
+            droplora::files::StagingFolder s((root / "out").string());
+            staged = s.path();
+            QVERIFY2(staged != taken.string(), staged.c_str());
+            std::ofstream(s.file("a.txt")) << "new";
+            s.commit(/*replace_existing=*/false);
+        }
+        QVERIFY(!fs::exists(staged));
+        QCOMPARE(QString::fromStdString(droplora::testing::read_file((root / "out" / "a.txt").string())), QString("new"));
+        QCOMPARE(QString::fromStdString(droplora::testing::read_file((taken / "mine.txt").string())), QString("keep"));
+        // A second commit over it: refused without replace_existing, the first left whole.
+        {
+            droplora::files::StagingFolder s((root / "out").string());
+            std::ofstream(s.file("b.txt")) << "newer";
+            QVERIFY(droplora::testing::error_of([&] { s.commit(false); }).find("already exists") != std::string::npos);
+        }
+        QVERIFY(fs::exists(root / "out" / "a.txt") && !fs::exists(root / "out" / "b.txt"));
+        {
+            droplora::files::StagingFolder s((root / "out").string());
+            std::ofstream(s.file("b.txt")) << "newer";
+            s.commit(true);
+        }
+        QVERIFY(!fs::exists(root / "out" / "a.txt") && fs::exists(root / "out" / "b.txt"));
+        // Destroyed without commit: only the staging folder goes.
+        {
+            droplora::files::StagingFolder s((root / "gone").string());
+            staged = s.path();
+            QVERIFY(fs::is_directory(staged));
+        }
+        QVERIFY(!fs::exists(staged) && !fs::exists(root / "gone"));
+        size_t entries = 0;
+        for (const auto& e : fs::directory_iterator(root)) entries += e.path().filename().string().rfind("out", 0) == 0;
+        QCOMPARE(entries, size_t{2});  // out and the folder that was there before
     }
 
     void a_run_folder_has_one_owner() {

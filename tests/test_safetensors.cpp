@@ -12,8 +12,13 @@
 #include "common/error.h"
 #include "io/checkpoint_files.h"
 #include "io/safetensors.h"
+#include "test_support.h"
 
 using namespace droplora::io;
+
+using droplora::testing::error_of;
+using droplora::testing::read_file;
+using droplora::testing::write_file;
 
 namespace {
 
@@ -33,29 +38,6 @@ std::string st_file(const std::string& header, std::size_t data_bytes) {
 std::string f32_entry(const std::string& name, const std::string& shape, uint64_t b, uint64_t e) {
     return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" + std::to_string(b) + "," +
            std::to_string(e) + "]}";
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    QVERIFY2(out.good(), path.c_str());
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The droplora::Error message of `f`, or a marker when it did not throw one.
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const droplora::Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<no error>";
 }
 
 bool contains(const std::string& s, const std::string& part) {
@@ -131,7 +113,7 @@ private slots:
         QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
 
         // Independent look at the bytes: length prefix, space padding to a multiple of 8, whole size.
-        const std::string bytes = read_bytes(file);
+        const std::string bytes = read_file(file);
         uint64_t n = 0;
         for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(bytes[static_cast<std::size_t>(i)]);
         QCOMPARE(n % 8, uint64_t{0});
@@ -178,7 +160,7 @@ private slots:
             R"({"__metadata__":{"format":"pt"},"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})";
         QCOMPARE(json.size(), std::size_t{84});
         const std::string expected = std::string("\x58\0\0\0\0\0\0\0", 8) + json + "    " + "\x01\x02\x03";
-        QCOMPARE(read_bytes(file), expected);
+        QCOMPARE(read_file(file), expected);
     }
 
     void writer_errors() {
@@ -287,7 +269,7 @@ private slots:
         QFETCH(QString, tensor);
         QFETCH(QString, problem);
         const std::string file = path("malformed.safetensors");
-        write_bytes(file, bytes.toStdString());
+        write_file(file, bytes.toStdString());
         std::vector<std::string> parts = {file + ": ", problem.toStdString()};
         if (!tensor.isEmpty()) parts.push_back(file + ": tensor '" + tensor.toStdString() + "'");
         const std::string msg = error_of([&] { SafetensorsFile::open(file); });
@@ -298,9 +280,9 @@ private slots:
     void accepts_edge_cases() {
         // No tensors at all, zero-size tensors sharing an offset, padding spaces, no metadata.
         const std::string file = path("edge.safetensors");
-        write_bytes(file, st_file("{}", 0));
+        write_file(file, st_file("{}", 0));
         QVERIFY(SafetensorsFile::open(file)->tensors().empty());
-        write_bytes(file, st_file("{" + f32_entry("z", "[0]", 0, 0) + "," + f32_entry("a", "[2]", 0, 8) + "," +
+        write_file(file, st_file("{" + f32_entry("z", "[0]", 0, 0) + "," + f32_entry("a", "[2]", 0, 8) + "," +
                                       f32_entry("y", "[3,0]", 8, 8) + "}      ",
                                   8));
         const auto f = SafetensorsFile::open(file);
@@ -323,10 +305,10 @@ private slots:
         const std::string whole = path("whole.safetensors");
         write_safetensors(
             whole, {RawTensor{"w", DType::F32, {2, 3}, w.data(), 24}, RawTensor{"b", DType::I64, {2}, b.data(), 16}});
-        const std::string bytes = read_bytes(whole);
+        const std::string bytes = read_file(whole);
         const std::string file = path("truncated.safetensors");
         for (std::size_t len = 0; len < bytes.size(); ++len) {
-            write_bytes(file, bytes.substr(0, len));
+            write_file(file, bytes.substr(0, len));
             const std::string msg = error_of([&] { SafetensorsFile::open(file); });
             QVERIFY2(contains(msg, file + ": ") && !contains(msg, "\n"),
                      (std::to_string(len) + " bytes: " + msg).c_str());
@@ -395,7 +377,7 @@ private slots:
         }
 
         dir = make_sharded("bad_shard", index_of(R"({"a":"s1.safetensors","c":"s2.safetensors"})"), {"a"}, {"c"});
-        write_bytes(dir + "/s2.safetensors", "short");
+        write_file(dir + "/s2.safetensors", "short");
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + "/s2.safetensors: ", "too short");
     }
 
@@ -405,7 +387,7 @@ private slots:
         const std::string dir = empty.toStdString();
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + ": ",
                      "no model.safetensors or model.safetensors.index.json");
-        write_bytes(dir + "/pytorch_model.bin", "PK");
+        write_file(dir + "/pytorch_model.bin", "PK");
         EXPECT_ERROR(error_of([&] { CheckpointFiles::open(dir); }), dir + ": ", ".bin checkpoints are not supported",
                      "safetensors");
         const std::string absent = dir + "/absent";
@@ -430,7 +412,7 @@ private slots:
             header += "," + f32_entry("t" + std::to_string(kKeys - 1 - i), "[1]", b, b + 4);
         }
         const std::string file = path("many_keys.safetensors");
-        write_bytes(file, st_file(header + "}", static_cast<std::size_t>(kKeys) * 4));
+        write_file(file, st_file(header + "}", static_cast<std::size_t>(kKeys) * 4));
         {
             const auto f = SafetensorsFile::open(file);
             QCOMPARE(f->tensors().size(), std::size_t{kKeys});
@@ -445,7 +427,7 @@ private slots:
         // The same header with its first tensor repeated as the last key.
         const uint64_t end = static_cast<uint64_t>(kKeys) * 4;
         const std::string dup = header + "," + f32_entry("t" + std::to_string(kKeys - 1), "[1]", end, end + 4) + "}";
-        write_bytes(file, st_file(dup, static_cast<std::size_t>(kKeys) * 4 + 4));
+        write_file(file, st_file(dup, static_cast<std::size_t>(kKeys) * 4 + 4));
         EXPECT_ERROR(error_of([&] { SafetensorsFile::open(file); }),
                      file + ": tensor 't" + std::to_string(kKeys - 1) + "'", "appears more than once");
 
@@ -484,7 +466,7 @@ private slots:
             {RawTensor{"model.w", DType::F32, {2, 3}, w.data(), 24},
              RawTensor{"model.h", DType::BF16, {3}, h.data(), 6}, RawTensor{"ids", DType::I64, {2}, ids.data(), 16}},
             {{"step", "3"}});
-        const std::string base = read_bytes(base_path);
+        const std::string base = read_file(base_path);
         uint64_t n = 0;
         for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(base[static_cast<std::size_t>(i)]);
         const std::size_t header_end = 8 + static_cast<std::size_t>(n);
@@ -521,7 +503,7 @@ private slots:
                     bytes[pick(0, 8)] = static_cast<char>(rng());
                     break;
             }
-            write_bytes(file, bytes);
+            write_file(file, bytes);
             try {
                 const auto f = SafetensorsFile::open(file);
                 unsigned sum = 0;  // touch every byte the reader hands out
@@ -568,7 +550,7 @@ private:
         };
         shard("s1.safetensors", s1, 1.f);
         shard("s2.safetensors", s2, 11.f);
-        write_bytes(dir + "/model.safetensors.index.json", index_json);
+        write_file(dir + "/model.safetensors.index.json", index_json);
         return dir;
     }
 

@@ -9,15 +9,13 @@
 #include "common/error.h"
 #include "io/safetensors.h"
 #include "io/safetensors_torch.h"
+#include "test_support.h"
 
 using namespace droplora::io;
 
-namespace {
+using droplora::testing::read_file;
 
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+namespace {
 
 bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
     // torch::equal compares values; NaN != NaN, so also compare the raw bytes.
@@ -112,7 +110,7 @@ private slots:
         // 1.0f = 0x3F800000, -2.5f = 0xC0200000, little-endian.
         const std::string expected =
             std::string("\x58\0\0\0\0\0\0\0", 8) + json + "   " + std::string("\x00\x00\x80\x3f\x00\x00\x20\xc0", 8);
-        QCOMPARE(read_bytes(file), expected);
+        QCOMPARE(read_file(file), expected);
     }
 
     void errors_name_file_and_tensor() {

@@ -15,26 +15,18 @@
 
 #include "common/error.h"
 #include "data/tokenizer.h"
+#include "test_support.h"
 
 using droplora::data::Tokenizer;
+
+using droplora::testing::read_file;
+using droplora::testing::write_file;
 
 namespace {
 
 const QString kDataDir = QStringLiteral(DROPLORA_TEST_DATA "/tokenizer");
 const QString kShimPath = QStringLiteral(DROPLORA_BIN_DIR "/../lib/libdroplora_spm.so");
 constexpr int kChildLoadFailed = 3;
-
-std::string read_file(const QString& path) {
-    std::ifstream in(path.toStdString(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_file(const QString& path, const std::string& bytes) {
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out << bytes;
-}
 
 // Lines as spm_encode reads them: split at '\n', the final newline ends the last line.
 std::vector<std::string> split_lines(const std::string& text) {

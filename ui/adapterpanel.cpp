@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "adapters/scaling.h"
+#include "configfields.h"
 #include "formatting.h"
 #include "numberedit.h"
 #include "pathedit.h"
@@ -34,17 +35,17 @@ AdapterPanel::AdapterPanel(QWidget* parent)
       m_dropout(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_initAdapter(new PathEdit(PathEdit::Mode::ExistingFolder, QStringLiteral("adapter"), this)),
       m_scaleNote(new QLabel(this)) {
-    m_method->addItems({"droplora", "lora", "full"});
+    addChoices(m_method, "adapter.method");
     m_method->setToolTip(tr("droplora: LoRA with a random mask on the rank channels; lora: plain LoRA; "
                             "full: train every weight"));
-    m_rank->setRange(1, 4096);
-    m_alpha->setRange(std::nextafter(0.0, 1.0), 1e9);
-    m_dropRate->setRange(0, 1, true);
+    setRangeOf(m_rank, "adapter.rank");
+    setRangeOf(m_alpha, "adapter.alpha");
+    setRangeOf(m_dropRate, "adapter.drop_rate");
     m_dropRate->setToolTip(tr("Share of rank channels masked per step (0 is plain LoRA)"));
-    m_mask->addItems({"step", "token", "learned"});
+    addChoices(m_mask, "adapter.mask");
     m_mask->setToolTip(tr("step: one mask per optimizer step; token: one per token (nn.Dropout); "
                           "learned: straight-through mask logits"));
-    m_dropout->setRange(0, 1, true);
+    setRangeOf(m_dropout, "adapter.dropout");
     m_initAdapter->setPlaceholderText(tr("optional: PEFT adapter folder to start from"));
     m_scaleNote->setStyleSheet(QStringLiteral("QLabel { color: #607d8b; }"));
 

@@ -9,6 +9,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "configfields.h"
 #include "lengthhistogram.h"
 #include "pathedit.h"
 
@@ -48,8 +49,8 @@ DatasetPanel::DatasetPanel(QWidget* parent)
     m_val->setFileFilter(filter);
     m_train->setPlaceholderText(tr("train.jsonl"));
     m_val->setPlaceholderText(tr("optional: else a share of the training rows"));
-    m_format->addItems({"auto", "alpaca", "chat", "completion", "text"});
-    m_template->addItems({"alpaca", "llama2", "chatml", "plain"});
+    addChoices(m_format, "data.format");
+    addChoices(m_template, "data.template");
 
     auto* form = new QFormLayout;
     form->addRow(tr("Training file"), m_train);

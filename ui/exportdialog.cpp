@@ -9,6 +9,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFontDatabase>
+#include <utility>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -26,6 +27,8 @@ ExportDialog::ExportDialog(QWidget* parent)
     : QDialog(parent),
       m_sourceLabel(new QLabel(this)),
       m_format(new QComboBox(this)),
+      m_ggufType(new QComboBox(this)),
+      m_ggufTypeLabel(new QLabel(tr("Weights"), this)),
       m_description(new QLabel(this)),
       m_output(new QLineEdit(this)),
       m_browse(new QPushButton(tr("Choose folder…"), this)),
@@ -38,6 +41,14 @@ ExportDialog::ExportDialog(QWidget* parent)
     setWindowTitle(tr("Export"));
     setObjectName(QStringLiteral("ExportDialog"));
     for (const ExportFormatInfo& info : exportFormats()) m_format->addItem(info.name, static_cast<int>(info.format));
+    // The types llama.cpp reads that the export writes exactly (docs/gguf.md); smaller ones come from llama-quantize.
+    const std::pair<const char*, QString> types[] = {
+        {"f16", tr("f16 — half the size of f32, what llama.cpp's converter writes")},
+        {"q8_0", tr("q8_0 — a quarter of f32, near-lossless 8-bit blocks")},
+        {"bf16", tr("bf16 — the range of f32 in half the size")},
+        {"f32", tr("f32 — exact, the largest")}};
+    for (const auto& [type, text] : types) m_ggufType->addItem(text, QString::fromLatin1(type));
+    m_ggufType->setObjectName(QStringLiteral("GgufType"));
     m_sourceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_sourceLabel->setWordWrap(true);
     m_description->setWordWrap(true);
@@ -55,6 +66,7 @@ ExportDialog::ExportDialog(QWidget* parent)
     auto* form = new QFormLayout;
     form->addRow(tr("Run"), m_sourceLabel);
     form->addRow(tr("Format"), m_format);
+    form->addRow(m_ggufTypeLabel, m_ggufType);
     form->addRow(QString(), m_description);
     form->addRow(tr("Output folder"), outRow);
     auto* actions = new QHBoxLayout;
@@ -110,6 +122,13 @@ droplora::exports::ExportFormat ExportDialog::format() const {
 
 QString ExportDialog::outputDir() const { return m_output->text().trimmed(); }
 
+QString ExportDialog::ggufType() const { return m_ggufType->currentData().toString(); }
+
+void ExportDialog::setGgufType(const QString& type) {
+    const int i = m_ggufType->findData(type);
+    if (i >= 0) m_ggufType->setCurrentIndex(i);
+}
+
 void ExportDialog::setOutputDir(const QString& dir) {
     m_output->setText(dir);
     m_outputEdited = true;
@@ -120,6 +139,7 @@ void ExportDialog::setBusy(bool busy) {
     m_export->setEnabled(!busy && !m_source.isEmpty());
     m_cancel->setVisible(busy);
     m_format->setEnabled(!busy);
+    m_ggufType->setEnabled(!busy);
     m_output->setEnabled(!busy);
     m_browse->setEnabled(!busy);
     if (busy) m_result->setText(tr("exporting…"));
@@ -141,6 +161,9 @@ QString ExportDialog::snippetText() const { return m_snippet->toPlainText(); }
 void ExportDialog::onFormatChanged() {
     const ExportFormatInfo& info = exportFormatInfo(format());
     m_description->setText(info.description);
+    const bool gguf = format() == droplora::exports::ExportFormat::GgufModel;
+    m_ggufType->setVisible(gguf);
+    m_ggufTypeLabel->setVisible(gguf);
     if (!m_outputEdited && !m_source.isEmpty()) m_output->setText(QDir(m_source).filePath(info.folderSuffix));
     const QString out = m_resultDir.isEmpty() ? outputDir() : m_resultDir;
     m_snippet->setPlainText(loadSnippet(info, QDir::toNativeSeparators(out), QDir::toNativeSeparators(m_modelDir)));

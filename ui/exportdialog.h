@@ -28,6 +28,9 @@ public:
     void setFormat(droplora::exports::ExportFormat format);
     droplora::exports::ExportFormat format() const;
     QString outputDir() const;
+    // The weight type of a GGUF model export: f16 (the default), q8_0, bf16 or f32.
+    QString ggufType() const;
+    void setGgufType(const QString& type);
     void setOutputDir(const QString& dir);
     void setBusy(bool busy);
     // The finished export: the summary, the snippet and the folder buttons.
@@ -51,6 +54,8 @@ private:
     QString m_resultDir;
     QLabel* m_sourceLabel;
     QComboBox* m_format;
+    QComboBox* m_ggufType;
+    QLabel* m_ggufTypeLabel;
     QLabel* m_description;
     QLineEdit* m_output;
     QPushButton* m_browse;

@@ -29,7 +29,7 @@ const QVector<ExportFormatInfo>& exportFormats() {
                         "python convert_hf_to_gguf.py {out} --outfile model.gguf\n"
                         "llama-cli -m model.gguf -p \"Hello\"\n")},
         {droplora::exports::ExportFormat::GgufModel, QStringLiteral("gguf"), QStringLiteral("GGUF model"),
-         QStringLiteral("model.gguf (f16): the merged model with its vocabulary and chat template, for llama.cpp, "
+         QStringLiteral("model.gguf (f16, q8_0, bf16 or f32): the merged model with its vocabulary and chat template, for llama.cpp, "
                         "Ollama and LM Studio, plus an Ollama Modelfile"),
          QStringLiteral("export-gguf"),
          QStringLiteral("# llama.cpp\n"

@@ -24,17 +24,21 @@ QString ExportJob::formatName(droplora::exports::ExportFormat format) {
     return exportFormatInfo(format).name;
 }
 
-bool ExportJob::start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir) {
+bool ExportJob::start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir,
+                      const droplora::exports::ExportOptions& options) {
     if (m_job->isRunning()) return false;
     m_report = {};
     m_outDir = outDir;
     const std::string src = source.toStdString(), out = outDir.toStdString();
     return m_job->run<droplora::exports::ExportReport>(
-        [src, out, format](BackgroundJob::Context& ctx) {
-            return droplora::exports::export_adapter(src, format, out, [&](const std::string& line) {
-                if (ctx.isCancelled()) droplora::fail(out, "export cancelled");
-                ctx.progress(QString::fromStdString(line));
-            });
+        [src, out, format, options](BackgroundJob::Context& ctx) {
+            return droplora::exports::export_adapter(
+                src, format, out,
+                [&](const std::string& line) {
+                    if (ctx.isCancelled()) droplora::fail(out, "export cancelled");
+                    ctx.progress(QString::fromStdString(line));
+                },
+                options);
         },
         [this](droplora::exports::ExportReport&& report) { m_report = std::move(report); });
 }

@@ -21,7 +21,10 @@ public:
     explicit ExportJob(QObject* parent = nullptr);
     ~ExportJob() override;  // cancels and waits for a running export
 
-    bool start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir);
+    // options.replace: an outDir holding an earlier export is replaced (the caller asked the
+    // person); options.gguf_type: the weight type of a GGUF model.
+    bool start(const QString& source, droplora::exports::ExportFormat format, const QString& outDir,
+               const droplora::exports::ExportOptions& options = {});
     bool isRunning() const;
     const droplora::exports::ExportReport& report() const { return m_report; }
 

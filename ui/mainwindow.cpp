@@ -172,7 +172,9 @@ MainWindow::~MainWindow() = default;
 void MainWindow::buildLayout() {
     m_formTabs = new QTabWidget;
     m_formTabs->addTab(scrolled(m_modelPanel), tr("Model"));
-    m_formTabs->addTab(m_datasetPanel, tr("Data"));
+    // Every page scrolls, so no form sets the window's minimum height (a 1366×768
+    // laptop leaves 738 px; tests/ui/test_usability.cpp layoutFitsLaptop).
+    m_formTabs->addTab(scrolled(m_datasetPanel), tr("Data"));
     m_formTabs->addTab(scrolled(m_adapterPanel), tr("Adapter"));
     m_formTabs->addTab(scrolled(m_trainingPanel), tr("Training"));
     m_formTabs->addTab(m_runsPanel, tr("Runs"));
@@ -226,7 +228,7 @@ void MainWindow::buildLayout() {
     addDockWidget(Qt::BottomDockWidgetArea, dock);
     auto* previewDock = new QDockWidget(tr("Preview"), this);
     previewDock->setObjectName(QStringLiteral("PreviewDock"));
-    previewDock->setWidget(m_previewPanel);
+    previewDock->setWidget(scrolled(m_previewPanel));  // its text boxes would otherwise set the window's minimum height
     previewDock->setFeatures(dock->features());
     addDockWidget(Qt::BottomDockWidgetArea, previewDock);
     m_summaryDock = new QDockWidget(tr("Summary"), this);
@@ -571,7 +573,10 @@ void MainWindow::chooseAndExport(int formatIndex) {
     if (!hasSomethingToExport()) return;
     if (!m_exportDialog) {
         m_exportDialog = new ExportDialog(this);
-        connect(m_exportDialog, &ExportDialog::exportRequested, this, &MainWindow::exportRun);
+        connect(m_exportDialog, &ExportDialog::exportRequested, this,
+                [this](droplora::exports::ExportFormat format, const QString& source, const QString& outDir) {
+                    exportRun(format, source, outDir, m_exportDialog->ggufType());
+                });
         connect(m_exportDialog, &ExportDialog::cancelRequested, m_exportJob, &ExportJob::cancel);
     }
     if (!m_exportJob->isRunning()) {

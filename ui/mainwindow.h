@@ -69,7 +69,9 @@ public:
     // The first folder name `dir`-2, `dir`-3, … that holds no run (as spelled: relative stays relative).
     static QString freshRunFolder(const QString& dir);
     bool resumeRun(const QString& dir);
-    bool exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir);
+    // `ggufType`: the weight type of a GGUF model export (f16, q8_0, bf16, f32).
+    bool exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir,
+                   const QString& ggufType = QStringLiteral("f16"));
     // Run → Compare: the form as LoRA and as DropLoRA, one after the other
     // (CompareSession); the table appears in compareDialog() when both are done.
     bool compareMethods();

@@ -14,6 +14,7 @@
 #include "comparesession.h"
 #include "dialogs.h"
 #include "exportdialog.h"
+#include "export/export_folder.h"
 #include "exportjob.h"
 #include "lossplot.h"
 #include "mainwindow.h"
@@ -221,16 +222,32 @@ bool MainWindow::resumeRun(const QString& dir) {
     return true;
 }
 
-bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir) {
+bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString& source, const QString& outDir,
+                           const QString& ggufType) {
     if (m_exportJob->isRunning()) return false;
     if (source.isEmpty() || outDir.isEmpty()) {
         Dialogs::error(this, tr("Export"), tr("choose a run folder and an output folder first"));
         return false;
     }
+    // The engine's own rules first: a folder it refuses is an error now, and one
+    // that holds an earlier export is replaced only when the person says so.
+    droplora::exports::ExportOptions options;
+    options.gguf_type = ggufType.toStdString();
+    try {
+        if (droplora::exports::output_folder_holds_export(outDir.toStdString(), source.toStdString())) {
+            if (!Dialogs::confirm(this, tr("Replace the export?"),
+                                  tr("%1 already holds an export. Replace it with this one?").arg(outDir)))
+                return false;
+            options.replace = true;
+        }
+    } catch (const std::exception& e) {
+        Dialogs::error(this, tr("Export"), QString::fromUtf8(e.what()));
+        return false;
+    }
     appendLog(tr("exporting the %1 of %2 to %3").arg(ExportJob::formatName(format), source, outDir));
     m_status->setBusy(tr("exporting…"));
     m_exportOutDir = outDir;
-    m_exportJob->start(source, format, outDir);
+    m_exportJob->start(source, format, outDir, options);
     if (m_exportDialog) m_exportDialog->setBusy(true);
     updateActions();
     return true;

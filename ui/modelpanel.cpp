@@ -17,7 +17,7 @@ ModelPanel::ModelPanel(QWidget* parent)
       m_description(new QLabel(this)),
       m_error(new QLabel(this)) {
     auto* layout = new QVBoxLayout(this);
-    auto* header = new QLabel(tr("Hugging Face model folder (config.json, *.safetensors, tokenizer.model):"), this);
+    auto* header = new QLabel(tr("Hugging Face model folder (config.json, *.safetensors, tokenizer.json or tokenizer.model):"), this);
     header->setWordWrap(true);
     header->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     layout->addWidget(header);

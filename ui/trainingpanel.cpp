@@ -7,7 +7,9 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <limits>
+#include <utility>
 
+#include "configfields.h"
 #include "numberedit.h"
 #include "pathedit.h"
 #include "train/devices.h"
@@ -31,51 +33,52 @@ QFormLayout* group(const QString& title, QVBoxLayout* into, QWidget* parent) {
 
 }  // namespace
 
-QSpinBox* TrainingPanel::spin(int minimum, int maximum, QWidget* parent) {
-    auto* s = new QSpinBox(parent);
-    s->setRange(minimum, maximum);
-    s->setGroupSeparatorShown(false);
-    return s;
-}
-
 TrainingPanel::TrainingPanel(QWidget* parent)
     : QWidget(parent),
-      m_maxSteps(spin(0, std::numeric_limits<int>::max(), this)),
+      m_maxSteps(new QSpinBox(this)),
       m_epochs(new NumberEdit(NumberEdit::Kind::Real, this)),
-      m_batch(spin(1, 1 << 16, this)),
-      m_gradAccum(spin(1, 1 << 16, this)),
+      m_batch(new QSpinBox(this)),
+      m_gradAccum(new QSpinBox(this)),
       m_lr(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_schedule(new QComboBox(this)),
-      m_warmup(spin(0, std::numeric_limits<int>::max(), this)),
+      m_warmup(new QSpinBox(this)),
       m_weightDecay(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_maxGradNorm(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_seed(new NumberEdit(NumberEdit::Kind::Integer, this)),
-      m_evalEvery(spin(0, std::numeric_limits<int>::max(), this)),
-      m_saveEvery(spin(0, std::numeric_limits<int>::max(), this)),
-      m_statsEvery(spin(0, std::numeric_limits<int>::max(), this)),
-      m_logEvery(spin(1, std::numeric_limits<int>::max(), this)),
+      m_evalEvery(new QSpinBox(this)),
+      m_saveEvery(new QSpinBox(this)),
+      m_statsEvery(new QSpinBox(this)),
+      m_logEvery(new QSpinBox(this)),
       m_gradientCheckpointing(new QCheckBox(tr("Gradient checkpointing (less memory, slower)"), this)),
-      m_maxSeqLen(spin(8, 1 << 20, this)),
+      m_maxSeqLen(new QSpinBox(this)),
       m_valFraction(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_device(new QComboBox(this)),
       m_precision(new QComboBox(this)),
       m_output(new PathEdit(PathEdit::Mode::AnyFolder, QStringLiteral("output"), this)) {
+    for (auto [spinBox, key] : {std::pair{m_maxSteps, "train.max_steps"}, {m_batch, "train.batch_size"},
+                                {m_gradAccum, "train.grad_accum"}, {m_warmup, "train.warmup_steps"},
+                                {m_evalEvery, "train.eval_every"}, {m_saveEvery, "train.save_every"},
+                                {m_statsEvery, "train.stats_every"}, {m_logEvery, "train.log_every"},
+                                {m_maxSeqLen, "data.max_seq_len"}}) {
+        setRangeOf(spinBox, key);
+        spinBox->setGroupSeparatorShown(false);
+    }
     m_maxSteps->setSpecialValueText(tr("0 (use epochs)"));
-    m_epochs->setRange(0, 1e6);
-    m_lr->setRange(0, 10);
+    setRangeOf(m_epochs, "train.epochs");
+    setRangeOf(m_lr, "train.lr");
     m_lr->setToolTip(tr("Peak learning rate, e.g. 3e-4"));
-    m_schedule->addItems({"linear", "cosine", "constant"});
-    m_weightDecay->setRange(0, 10);
-    m_maxGradNorm->setRange(0, 1e9);
+    addChoices(m_schedule, "train.schedule");
+    setRangeOf(m_weightDecay, "train.weight_decay");
+    setRangeOf(m_maxGradNorm, "train.max_grad_norm");
     m_maxGradNorm->setToolTip(tr("0 = no clipping"));
     m_seed->setRange(static_cast<double>(std::numeric_limits<qint64>::min()),
                      static_cast<double>(std::numeric_limits<qint64>::max()));
     m_evalEvery->setSpecialValueText(tr("0 (at the end)"));
     m_saveEvery->setSpecialValueText(tr("0 (at the end / on stop)"));
     m_statsEvery->setSpecialValueText(tr("0 (off)"));
-    m_valFraction->setRange(0, 0.9);
+    setRangeOf(m_valFraction, "data.val_fraction");
     for (const std::string& d : droplora::train::available_devices()) m_device->addItem(QString::fromStdString(d));
-    m_precision->addItems({"auto", "fp32", "bf16"});
+    addChoices(m_precision, "precision");
     m_output->setPlaceholderText(tr("runs/my-run"));
 
     auto* layout = new QVBoxLayout(this);

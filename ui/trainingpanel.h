@@ -33,7 +33,6 @@ signals:
     void maxSeqLenChanged(qint64 maxSeqLen);
 
 private:
-    static QSpinBox* spin(int minimum, int maximum, QWidget* parent);
     void updateEnabled();
 
     QSpinBox* m_maxSteps;

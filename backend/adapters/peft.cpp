@@ -259,26 +259,10 @@ void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& ad
     if (!options.droplora.is_null()) j["droplora"] = options.droplora;
     if (rslora) j["droplora"]["trained_with_rslora_alpha"] = alpha;
 
-    const fs::path final_dir(adapter_dir);
-    const fs::path tmp = final_dir.string() + ".tmp";
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
-    try {
-        files::write_file_atomic((tmp / "adapter_config.json").string(), j.dump(2) + "\n");
-        io::save_tensors((tmp / "adapter_model.safetensors").string(), tensors);
-    } catch (...) {
-        fs::remove_all(tmp, ec);
-        throw;
-    }
-    fs::remove_all(final_dir, ec);
-    fs::rename(tmp, final_dir, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove_all(tmp, ec);
-        fail(adapter_dir, "cannot move the finished adapter into place: " + why);
-    }
+    files::StagingFolder staging(adapter_dir);
+    files::write_file_atomic(staging.file("adapter_config.json"), j.dump(2) + "\n");
+    io::save_tensors(staging.file("adapter_model.safetensors"), tensors);
+    staging.commit(/*replace_existing=*/true);
 }
 
 }  // namespace droplora::adapters

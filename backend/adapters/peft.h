@@ -77,7 +77,9 @@ struct PeftWriteOptions {
 };
 
 // Writes the model's attached adapters (B with any learned mask folded in) as a
-// PEFT folder. Written into "<dir>.tmp" and renamed, so the folder is whole.
+// PEFT folder. Built in a staging folder beside it and moved into place
+// (files::StagingFolder), so the folder is whole; an existing folder at
+// `adapter_dir` is replaced, so callers check first that it may be.
 void save_peft_adapter(const model::LlamaModelImpl& model, const std::string& adapter_dir,
                        const PeftWriteOptions& options);
 

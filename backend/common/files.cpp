@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,18 @@ void write_all(int fd, const void* data, std::size_t n, const std::string& where
 std::string parent_of(const std::string& path) {
     const stdfs::path parent = stdfs::path(path).parent_path();
     return parent.empty() ? std::string(".") : parent.string();
+}
+
+// "<base>.tmp-<pid>", then "<base>.tmp-<pid>-1", ... : the first name `create`
+// makes without finding it taken (create returns false on EEXIST, throws otherwise).
+template <typename Create>
+std::string create_unique_temp(const std::string& base, Create create) {
+    const std::string stem = base + ".tmp-" + std::to_string(::getpid());
+    for (int i = 0; i < 1000; ++i) {
+        const std::string name = i == 0 ? stem : stem + "-" + std::to_string(i);
+        if (create(name)) return name;
+    }
+    fail(base, "cannot find a free temporary name beside it (" + stem + "-*: 1000 taken)");
 }
 
 }  // namespace
@@ -90,9 +103,12 @@ void rename_into_place(const std::string& from, const std::string& to) {
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-    tmp_ = path_ + ".tmp-" + std::to_string(::getpid());
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail(path_, "cannot create " + tmp_ + ": " + errno_text());
+    tmp_ = create_unique_temp(path_, [this](const std::string& name) {
+        fd_ = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ >= 0) return true;
+        if (errno == EEXIST) return false;
+        fail(path_, "cannot create " + name + ": " + errno_text());
+    });
 }
 
 AtomicFile::~AtomicFile() {
@@ -129,6 +145,75 @@ void AtomicFile::commit() {
         fail(path_, "cannot move " + tmp_ + " into place: " + why);
     }
     sync_folder(parent_of(path_));
+}
+
+MappedFile::MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(path, "cannot open: " + errno_text());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const std::string why = errno_text();
+        ::close(fd);
+        fail(path, "cannot stat: " + why);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        fail(path, "is not a regular file");
+    }
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ > 0) {
+        void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            const std::string why = errno_text();
+            ::close(fd);
+            fail(path, "cannot map into memory: " + why);
+        }
+        map_ = map;
+    }
+    ::close(fd);  // the mapping keeps the file alive
+}
+
+MappedFile::~MappedFile() {
+    if (map_ != nullptr) ::munmap(map_, size_);
+}
+
+StagingFolder::StagingFolder(std::string final_dir)
+    : final_(stdfs::path(std::move(final_dir)).lexically_normal().string()) {
+    while (final_.size() > 1 && final_.back() == '/') final_.pop_back();  // "out/" stages as "out.tmp-<pid>"
+    tmp_ = create_unique_temp(final_, [this](const std::string& name) {
+        if (::mkdir(name.c_str(), 0755) == 0) return true;
+        if (errno == EEXIST) return false;
+        fail(final_, "cannot create the folder " + name + " to write into: " + errno_text());
+    });
+}
+
+StagingFolder::~StagingFolder() {
+    if (committed_) return;
+    std::error_code ec;
+    stdfs::remove_all(tmp_, ec);  // ours: created by the constructor
+}
+
+std::string StagingFolder::file(const std::string& name) const { return (stdfs::path(tmp_) / name).string(); }
+
+void StagingFolder::commit(bool replace_existing) {
+    if (committed_) fail(final_, "committed twice");
+    std::error_code ec;
+    const bool exists = stdfs::exists(stdfs::symlink_status(final_, ec));
+    if (exists && !replace_existing) fail(final_, "already exists; it was not replaced");
+    std::string old;
+    if (exists) {
+        old = tmp_ + "-old";
+        if (::rename(final_.c_str(), old.c_str()) != 0)
+            fail(final_, "cannot move the earlier folder aside to replace it: " + errno_text());
+    }
+    if (::rename(tmp_.c_str(), final_.c_str()) != 0) {
+        const std::string why = errno_text();
+        if (!old.empty()) (void)::rename(old.c_str(), final_.c_str());  // put the earlier one back
+        fail(final_, "cannot move " + tmp_ + " into place: " + why);
+    }
+    committed_ = true;
+    sync_folder(parent_of(final_));
+    if (!old.empty()) stdfs::remove_all(old, ec);  // the new folder is in place; a leftover is only disk space
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

@@ -27,9 +27,10 @@ std::string read_file(const std::string& path, std::size_t max_bytes = 0);
 // Writes `bytes` to `path` atomically (see above). The parent folder must exist.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
-// For writers that stream: open() creates "<path>.tmp-<pid>", write() appends,
-// commit() flushes, renames over `path` and flushes the folder. Destroyed
-// without commit(), the temporary file is removed.
+// For writers that stream: the constructor creates "<path>.tmp-<pid>" (with a
+// counter appended when that name is taken: nothing that exists is ever
+// overwritten), write() appends, commit() flushes, renames over `path` and
+// flushes the folder. Destroyed without commit(), the temporary file is removed.
 class AtomicFile {
 public:
     explicit AtomicFile(std::string path);
@@ -45,6 +46,51 @@ public:
 private:
     std::string path_, tmp_;
     int fd_ = -1;
+};
+
+// A folder that is built beside its final place and moved there whole, so a
+// crash or an error leaves the earlier folder (or none), never a half-written
+// one. The staging folder is "<final>.tmp-<pid>" (a counter appended when that
+// name is taken), created by this object: nothing that existed before is ever
+// removed by it, whatever the person named their folders. Destroyed without
+// commit(), the staging folder is removed.
+class StagingFolder {
+public:
+    explicit StagingFolder(std::string final_dir);
+    ~StagingFolder();
+    StagingFolder(const StagingFolder&) = delete;
+    StagingFolder& operator=(const StagingFolder&) = delete;
+
+    const std::string& path() const { return tmp_; }
+    std::string file(const std::string& name) const;  // path()/name
+
+    // Moves the staging folder to `final_dir`. An existing final folder is an
+    // error unless `replace_existing` (the caller has checked it may go): it
+    // is first renamed aside ("<staging>-old"), the new folder renamed into
+    // place, and only then the old one removed, so one of the two is always there.
+    void commit(bool replace_existing);
+
+private:
+    std::string final_, tmp_;
+    bool committed_ = false;
+};
+
+// A regular file mapped read-only into memory (the tensor files: safetensors,
+// GGUF), unmapped when destroyed. An empty file maps to data() == nullptr.
+// Errors name the file: "cannot open", "is not a regular file", "cannot map".
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const std::uint8_t* data() const { return static_cast<const std::uint8_t*>(map_); }
+    std::size_t size() const { return size_; }
+
+private:
+    void* map_ = nullptr;
+    std::size_t size_ = 0;
 };
 
 // fsync of a folder, so a rename inside it survives a crash. Errors are thrown.

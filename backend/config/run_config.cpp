@@ -19,6 +19,7 @@
 #include <variant>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "common/text.h"
 
 namespace droplora::config {
@@ -585,25 +586,8 @@ void save_run_config(const RunConfig& cfg, const std::string& yaml_path) {
     const fs::path path(yaml_path);
     std::error_code ec;
     if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);  // a failure shows at open
-    // Write beside the target and rename over it: a reader never sees a half-written config.
-    const std::string tmp = yaml_path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) fail(yaml_path, "cannot write " + tmp + ": " + std::strerror(errno));
-        out << text;
-        out.close();
-        if (!out) {
-            const std::string why = std::strerror(errno);
-            fs::remove(tmp, ec);
-            fail(yaml_path, "cannot write " + tmp + ": " + why);
-        }
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove(tmp, ec);
-        fail(yaml_path, "cannot replace with " + tmp + ": " + why);
-    }
+    // Written beside the target and renamed over it: a reader never sees a half-written config.
+    files::write_file_atomic(yaml_path, text);
 }
 
 const std::vector<std::string>& choices(const std::string& key) {

@@ -153,9 +153,7 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
         adapters::PeftWriteOptions opts;
         opts.base_model_name_or_path = cfg.model;
         opts.droplora = train::droplora_section(cfg);
-        const fs::path tmp = fs::path(out_dir).lexically_normal().string() + ".tmp";
-        adapters::save_peft_adapter(*session.model, tmp.string(), opts);
-        move_into_place(tmp, out_dir);
+        adapters::save_peft_adapter(*session.model, out_dir, opts);  // out_dir was checked: new, empty or an export
         say("wrote " + out_dir + "; loading it back onto a fresh base");
         model::LoadOptions lo;
         lo.device = session.device;
@@ -167,18 +165,9 @@ ExportReport export_adapter(const std::string& source, ExportFormat format, cons
         const DType dtype = stored_dtype(cfg.model);
         if (dtype != DType::F32) tolerance = 1e-2;  // the merged weights are rounded to the base's dtype
         for (auto& [name, lin] : session.model->named_linears()) lin->merge_adapter();
-        const fs::path tmp = final_dir.lexically_normal().string() + ".tmp";
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
-        fs::create_directories(tmp, ec);
-        if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
-        try {
-            write_merged(*session.model, cfg.model, dtype, tmp);
-        } catch (...) {
-            fs::remove_all(tmp, ec);  // a failed export leaves nothing behind
-            throw;
-        }
-        move_into_place(tmp, out_dir);
+        files::StagingFolder staging(out_dir);  // a failed export leaves nothing behind
+        write_merged(*session.model, cfg.model, dtype, staging.path());
+        staging.commit(/*replace_existing=*/true);  // out_dir was checked: new, empty or an export
         say("wrote " + out_dir + "; loading it back");
         model::LoadOptions lo;
         lo.device = session.device;

@@ -40,6 +40,12 @@ bool is_export_file(const std::string& name) {
     return name.rfind("model-", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0;
 }
 
+bool output_folder_holds_export(const std::string& out_dir, const std::string& source) {
+    check_output_folder(out_dir, source, /*replace=*/true);
+    std::error_code ec;
+    return fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec);
+}
+
 void check_output_folder(const std::string& out_dir, const std::string& source, bool replace) {
     if (out_dir.empty()) fail("--out", "is empty; name the folder to write the export into");
     std::error_code ec;
@@ -66,13 +72,6 @@ void check_output_folder(const std::string& out_dir, const std::string& source, 
         fail(out_dir, "is not empty and holds files that are not an export (" + foreign.front() +
                           (foreign.size() > 1 ? ", …" : "") + "); choose a new folder");
     if (!replace) fail(out_dir, "already holds an export; use --force to replace it, or choose a new folder");
-}
-
-void move_into_place(const fs::path& tmp, const std::string& out_dir) {
-    std::error_code ec;
-    fs::remove_all(out_dir, ec);
-    if (ec) fail(out_dir, "cannot replace the earlier export: " + ec.message());
-    files::rename_into_place(tmp.string(), out_dir);
 }
 
 std::shared_ptr<void> lock_source_run(const std::string& source, const std::string& checkpoint) {

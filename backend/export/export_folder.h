@@ -23,11 +23,14 @@ bool is_export_file(const std::string& name);
 // files. Throws Error naming `out` and what to do.
 void check_output_folder(const std::string& out_dir, const std::string& source, bool replace);
 
+// The same rules, asked before an export (the workbench asks the person before
+// replacing): true when `out` holds an earlier export that `replace` would
+// overwrite, false when it is new or empty; an Error for every folder refused
+// even with `replace`.
+bool output_folder_holds_export(const std::string& out_dir, const std::string& source);
+
 // Holds the lock of the run folder that `source` (a run or a checkpoint folder)
 // belongs to while an export reads it; nullptr when it belongs to no run folder.
 std::shared_ptr<void> lock_source_run(const std::string& source, const std::string& checkpoint);
-
-// Moves a finished export folder over `out_dir` (checked by check_output_folder before).
-void move_into_place(const std::filesystem::path& tmp, const std::string& out_dir);
 
 }  // namespace droplora::exports

@@ -141,25 +141,18 @@ double error_ratio(GgmlType type, const std::vector<float>& meant, const std::ve
 
 
 GgufExportReport write_and_verify(const std::string& out_dir, const std::string& file_name, const io::GgufMetadata& kv,
-                                  const std::vector<Planned>& planned, const std::string& modelfile, bool replace,
+                                  const std::vector<Planned>& planned, const std::string& modelfile,
                                   const GgufLog& say) {
     const fs::path final_dir(out_dir);
-    std::error_code ec;
-    const fs::path tmp = final_dir.lexically_normal().string() + ".tmp";
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    if (ec) fail(tmp.string(), "cannot create folder: " + ec.message());
-    try {
+    {
+        files::StagingFolder staging(out_dir);  // a failed export leaves nothing behind
         std::vector<io::GgufTensorOut> tensors;
         for (const auto& p : planned)
             tensors.push_back({p.name, p.type, p.ne, io::encode_values(p.type, p.values.data(), p.values.size(), p.name)});
-        io::write_gguf((tmp / file_name).string(), kv, tensors);
+        io::write_gguf(staging.file(file_name), kv, tensors);
         tensors.clear();
-        files::write_file_atomic((tmp / "Modelfile").string(), modelfile);
-        move_into_place(tmp, out_dir);
-    } catch (...) {
-        fs::remove_all(tmp, ec);
-        throw;
+        files::write_file_atomic(staging.file("Modelfile"), modelfile);
+        staging.commit(/*replace_existing=*/true);  // out_dir was checked: new, empty or an export
     }
 
     GgufExportReport r;
@@ -224,7 +217,7 @@ GgufExportReport export_model(const model::LlamaModelImpl& net, const std::strin
     const auto planned = plan_model(net, options.type, &fallbacks, where);
     if (fallbacks > 0)
         say(std::to_string(fallbacks) + " weight(s) have rows that are not whole Q8_0 blocks of 32: written as f16");
-    auto r = write_and_verify(out_dir, "model.gguf", kv, planned, model_modelfile(vocab.stop_tokens), options.replace, say);
+    auto r = write_and_verify(out_dir, "model.gguf", kv, planned, model_modelfile(vocab.stop_tokens), say);
     r.f16_fallbacks = fallbacks;
     say(r.summary);
     return r;
@@ -268,7 +261,7 @@ GgufExportReport export_gguf(const std::string& source, GgufKind kind, const std
     };
     std::string base = cfg.model;
     std::replace(base.begin(), base.end(), '\n', ' ');
-    auto r = write_and_verify(out_dir, "adapter.gguf", kv, planned, adapter_modelfile(base, vocab.stop_tokens), options.replace, say);
+    auto r = write_and_verify(out_dir, "adapter.gguf", kv, planned, adapter_modelfile(base, vocab.stop_tokens), say);
     say(r.summary);
     return r;
 }

@@ -1,23 +1,18 @@
 #include "io/gguf.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "io/strict_json.h"
 
 namespace droplora::io {
 
 namespace {
 
-using strict::errno_text;
 using strict::one_line;
 
 
@@ -224,19 +219,6 @@ void put_scalar(std::string& out, GgufType t, const GgufValue& v, size_t i, cons
         case GgufType::F64: put<double>(out, v.floats[i]); break;
         case GgufType::String: put_str(out, v.strings[i]); break;
         default: fail(where, "cannot write a nested array");
-    }
-}
-
-void write_all(int fd, const void* data, size_t n, const std::string& where) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            fail(where, "write failed: " + errno_text());
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
     }
 }
 
@@ -543,30 +525,9 @@ std::vector<float> decode_values(GgmlType type, const uint8_t* p, size_t n, cons
 std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
     std::unique_ptr<GgufFile> f(new GgufFile());
     f->path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(path, "cannot open: " + errno_text());
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const std::string why = errno_text();
-        ::close(fd);
-        fail(path, "cannot stat: " + why);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        fail(path, "is not a regular file");
-    }
-    f->size_ = static_cast<size_t>(st.st_size);
-    if (f->size_ > 0) {
-        void* map = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            const std::string why = errno_text();
-            ::close(fd);
-            fail(path, "cannot map: " + why);
-        }
-        f->map_ = map;
-        f->bytes_ = static_cast<const uint8_t*>(map);
-    }
-    ::close(fd);
+    f->map_ = std::make_unique<files::MappedFile>(path);
+    f->size_ = f->map_->size();
+    f->bytes_ = f->map_->data();
     f->parse();
     return f;
 }
@@ -581,9 +542,7 @@ std::unique_ptr<GgufFile> GgufFile::from_bytes(std::string bytes, const std::str
     return f;
 }
 
-GgufFile::~GgufFile() {
-    if (map_ != nullptr) ::munmap(map_, size_);
-}
+GgufFile::~GgufFile() = default;
 
 void GgufFile::parse() {
     const std::string& where = path_;
@@ -746,37 +705,20 @@ void write_gguf(const std::string& path, const std::vector<std::pair<std::string
     }
     head.append(align_up(head.size(), alignment) - head.size(), '\0');
 
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail(path, "cannot create " + tmp + ": " + errno_text());
-    try {
-        write_all(fd, head.data(), head.size(), path);
-        static const char zeros[256] = {0};
-        for (const auto& t : tensors) {
-            write_all(fd, t.bytes.data(), t.bytes.size(), path);
-            size_t pad = align_up(t.bytes.size(), alignment) - t.bytes.size();
-            while (pad > 0) {
-                const size_t n = std::min(pad, sizeof zeros);
-                write_all(fd, zeros, n, path);
-                pad -= n;
-            }
+    // files::AtomicFile: a crash leaves either the old file or the whole new one.
+    files::AtomicFile out(path);
+    out.write(head);
+    static const char zeros[256] = {0};
+    for (const auto& t : tensors) {
+        out.write(t.bytes.data(), t.bytes.size());
+        size_t pad = align_up(t.bytes.size(), alignment) - t.bytes.size();
+        while (pad > 0) {
+            const size_t n = std::min(pad, sizeof zeros);
+            out.write(zeros, n);
+            pad -= n;
         }
-        if (::fsync(fd) != 0) fail(path, "cannot flush to disk: " + errno_text());
-    } catch (...) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw;
     }
-    if (::close(fd) != 0) {
-        const std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(path, "cannot write: " + why);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(path, "cannot rename " + tmp + " into place: " + why);
-    }
+    out.commit();
 }
 
 }  // namespace droplora::io

@@ -22,6 +22,10 @@
 #include <utility>
 #include <vector>
 
+namespace droplora::files {
+class MappedFile;
+}
+
 namespace droplora::io {
 
 // Metadata value types (the numbers are the file's).
@@ -120,7 +124,7 @@ private:
     std::vector<GgufTensorInfo> tensors_;
     std::map<std::string, size_t> tensor_index_;
     std::string owned_;
-    void* map_ = nullptr;
+    std::unique_ptr<files::MappedFile> map_;  // open(); from_bytes() holds owned_ instead
     size_t size_ = 0;
     const uint8_t* bytes_ = nullptr;
     uint64_t data_start_ = 0;

@@ -1,10 +1,5 @@
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -19,13 +14,13 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "io/strict_json.h"
 
 namespace droplora::io {
 
 namespace {
 
-using strict::errno_text;
 using strict::Json;  // ordered: tensors() keeps the header's order
 using strict::one_line;
 using strict::parse_strict_json;
@@ -157,19 +152,6 @@ void check_layout(const std::vector<TensorInfo>& tensors, uint64_t buffer_size, 
 }
 
 // Writes all of `n` bytes, retrying short writes (large tensors exceed one write()).
-void write_all(int fd, const void* data, std::size_t n, const std::string& where) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            fail(where, "cannot write: " + errno_text());
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
-
 }  // namespace
 
 // ---- dtypes --------------------------------------------------------------------------------------
@@ -241,31 +223,11 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
     f->path_ = path;
 
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(path, "cannot open: " + errno_text());
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const std::string why = errno_text();
-        ::close(fd);
-        fail(path, "cannot stat: " + why);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        fail(path, "not a regular file");
-    }
-    const auto size = static_cast<uint64_t>(st.st_size);
-    if (size < 8) {
-        ::close(fd);
-        fail(path, "file is " + std::to_string(size) + " bytes, too short for a safetensors header (needs 8)");
-    }
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const std::string map_error = map == MAP_FAILED ? errno_text() : std::string();
-    ::close(fd);  // the mapping keeps the file alive
-    if (map == MAP_FAILED) fail(path, "cannot map into memory: " + map_error);
-    f->map_ = map;  // from here the destructor unmaps, also when validation throws
-    f->map_size_ = size;
+    f->map_ = std::make_unique<files::MappedFile>(path);  // from here the destructor unmaps, also when validation throws
+    const auto size = static_cast<uint64_t>(f->map_->size());
+    if (size < 8) fail(path, "file is " + std::to_string(size) + " bytes, too short for a safetensors header (needs 8)");
 
-    const auto* bytes = static_cast<const uint8_t*>(map);
+    const uint8_t* bytes = f->map_->data();
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];  // little-endian u64
     if (n > kMaxHeaderBytes)
@@ -281,9 +243,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     return f;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-    if (map_ != nullptr) ::munmap(map_, map_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
     const auto it = index_.find(name);
@@ -339,30 +299,12 @@ void write_safetensors(const std::string& path, const std::vector<RawTensor>& te
     uint8_t prefix[8];
     for (int i = 0; i < 8; ++i) prefix[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
 
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail(path, "cannot create " + tmp + ": " + errno_text());
-    try {
-        write_all(fd, prefix, sizeof prefix, path);
-        write_all(fd, text.data(), text.size(), path);
-        for (const RawTensor* t : sorted) write_all(fd, t->data, t->nbytes, path);
-        // Flushed before the rename, so a crash leaves either the old file or the whole new one.
-        if (::fsync(fd) != 0) fail(path, "cannot flush to disk: " + errno_text());
-    } catch (...) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw;
-    }
-    if (::close(fd) != 0) {
-        const std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(path, "cannot write: " + why);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(path, "cannot rename " + tmp + " into place: " + why);
-    }
+    // files::AtomicFile: a crash leaves either the old file or the whole new one.
+    files::AtomicFile out(path);
+    out.write(prefix, sizeof prefix);
+    out.write(text);
+    for (const RawTensor* t : sorted) out.write(t->data, t->nbytes);
+    out.commit();
 }
 
 }  // namespace droplora::io

@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace droplora::files {
+class MappedFile;
+}
+
 namespace droplora::io {
 
 enum class DType { Bool, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64, F8_E4M3, F8_E5M2 };
@@ -60,8 +64,7 @@ private:
     std::vector<TensorInfo> tensors_;
     std::map<std::string, int> index_;
     std::map<std::string, std::string> metadata_;
-    void* map_ = nullptr;
-    std::size_t map_size_ = 0;
+    std::unique_ptr<files::MappedFile> map_;
     const uint8_t* buffer_ = nullptr;
 };
 

@@ -4,10 +4,52 @@
 #include <sstream>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
 #include "io/checkpoint_files.h"
 #include "model/llama_config.h"
 
 namespace droplora::model {
+
+namespace {
+
+// tokenizer_config.json's special tokens are a string or {"content": …}.
+std::string token_text(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key)) return "";
+    const auto& v = j[key];
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+    return "";
+}
+
+void read_tokenizer_facts(const std::string& dir, ModelInfo& info) {
+    namespace fs = std::filesystem;
+    const fs::path d(dir);
+    const bool json = fs::exists(d / "tokenizer.json"), spm = fs::exists(d / "tokenizer.model");
+    info.tokenizer_files = json && spm ? "tokenizer.json + tokenizer.model" : json ? "tokenizer.json" : spm ? "tokenizer.model" : "";
+    info.has_tokenizer = json || spm;
+    if (fs::exists(d / "chat_template.jinja")) info.chat_template = "chat_template.jinja";
+    const fs::path cfg_file = d / "tokenizer_config.json";
+    if (!fs::exists(cfg_file)) return;
+    // Facts for a person to read: a malformed file is reported by the tokenizer when it loads.
+    const auto j = nlohmann::json::parse(files::read_file(cfg_file.string(), 64u << 20), nullptr, false);
+    if (!j.is_object()) return;
+    info.bos_token = token_text(j, "bos_token");
+    info.eos_token = token_text(j, "eos_token");
+    info.pad_token = token_text(j, "pad_token");
+    if (!info.chat_template.empty() || !j.contains("chat_template")) return;
+    const auto& t = j["chat_template"];
+    if (t.is_string()) info.chat_template = "tokenizer_config.json";
+    if (t.is_array()) {
+        info.chat_template = "tokenizer_config.json (named:";
+        for (const auto& e : t)
+            if (e.is_object() && e.contains("name") && e["name"].is_string()) info.chat_template += " " + e["name"].get<std::string>();
+        info.chat_template += ")";
+    }
+}
+
+}  // namespace
 
 ModelInfo inspect_model(const std::string& dir) {
     namespace fs = std::filesystem;
@@ -37,7 +79,7 @@ ModelInfo inspect_model(const std::string& dir) {
     if (cfg.qk_norm) notes.push_back("q/k norm");
     if (cfg.sliding_window) notes.push_back("sliding window " + std::to_string(*cfg.sliding_window));
     for (const auto& n : notes) info.attention_notes += (info.attention_notes.empty() ? "" : ", ") + n;
-    info.has_tokenizer = fs::exists(fs::path(dir) / "tokenizer.model");
+    read_tokenizer_facts(dir, info);
     return info;
 }
 
@@ -58,7 +100,14 @@ std::string describe(const ModelInfo& info) {
       << "dtypes:        ";
     for (const auto& [dtype, count] : info.dtype_parameters) s << " " << dtype << " " << human(count);
     s << "\n"
-      << "vocab:          " << info.vocab_size << (info.has_tokenizer ? " (tokenizer.model)" : " (no tokenizer.model!)")
+      << "vocab:          " << info.vocab_size << "\n"
+      << "tokenizer:      " << (info.has_tokenizer ? info.tokenizer_files : "none (no tokenizer.json or tokenizer.model!)")
+      << "\n";
+    if (!info.bos_token.empty() || !info.eos_token.empty())
+        s << "special tokens: bos " << (info.bos_token.empty() ? "–" : info.bos_token) << ", eos "
+          << (info.eos_token.empty() ? "–" : info.eos_token) << ", pad " << (info.pad_token.empty() ? "–" : info.pad_token)
+          << "\n";
+    s << "chat template:  " << (info.chat_template.empty() ? "none (data.template must name one)" : info.chat_template)
       << "\n"
       << "layers:         " << info.layers << "\n"
       << "hidden:         " << info.hidden_size << " (intermediate " << info.intermediate_size << ")\n"

@@ -25,7 +25,15 @@ struct ModelInfo {
     std::string rope;           // "default θ=10000", "llama3 ×8", ...
     std::string attention_notes;  // "q/k/v bias", "q/k norm", "sliding window 4096" (comma-separated) or ""
     bool tied_embeddings = false;
+    // The tokenizer as its files say (read cheaply: names and tokenizer_config.json,
+    // never the vocabulary): "tokenizer.json", "tokenizer.model", both ("tokenizer.json
+    // + tokenizer.model": tokenizer.json is used) or "" when the folder has none.
+    std::string tokenizer_files;
     bool has_tokenizer = false;
+    std::string bos_token, eos_token, pad_token;  // tokenizer_config.json's, "" when unset
+    // Where the model's own chat template comes from: "chat_template.jinja",
+    // "tokenizer_config.json" (with the named templates after it), or "" for none.
+    std::string chat_template;
 };
 
 ModelInfo inspect_model(const std::string& dir);  // throws Error naming the file

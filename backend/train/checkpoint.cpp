@@ -46,12 +46,13 @@ void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
 std::string save_checkpoint(const std::string& run_dir, const Session& session, torch::optim::Optimizer& optimizer,
                             const TrainerState& state, int keep) {
     const fs::path final_dir = run_folder::checkpoint_dir(run_dir, state.step);
-    const fs::path tmp = final_dir.string() + ".tmp";
     std::error_code ec;
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    if (ec) fail(tmp.string(), "cannot create checkpoint folder: " + ec.message());
-    try {
+    fs::create_directories(final_dir.parent_path(), ec);
+    if (ec) fail(final_dir.parent_path().string(), "cannot create the checkpoints folder: " + ec.message());
+    {
+        // A checkpoint is whole or absent: the newest whole one stays the newest.
+        files::StagingFolder staging(final_dir.string());
+        const fs::path tmp = staging.path();
         io::save_tensors((tmp / run_folder::kTrainable).string(), trainable_state(session));
         save_optimizer(optimizer, (tmp / run_folder::kOptimizer).string());
         at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -78,12 +79,7 @@ std::string save_checkpoint(const std::string& run_dir, const Session& session, 
             opts.droplora = droplora_section(session.cfg);
             adapters::save_peft_adapter(*session.model, (tmp / run_folder::kAdapter).string(), opts);
         }
-        fs::remove_all(final_dir, ec);
-        files::rename_into_place(tmp.string(), final_dir.string());
-    } catch (...) {
-        // A checkpoint is whole or absent: the newest whole one stays the newest.
-        fs::remove_all(tmp, ec);
-        throw;
+        staging.commit(/*replace_existing=*/true);  // the same step saved again (a resumed run)
     }
 
     auto all = run_folder::list_checkpoints(run_dir);

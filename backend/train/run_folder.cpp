@@ -174,8 +174,10 @@ std::vector<std::string> clean_leftovers(const std::string& run_dir) {
             stdfs::remove(e.path(), ec);
             removed.push_back(e.path().string());
         }
-        if (e.is_directory(ec) && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
-            name.rfind(kAdapter, 0) == 0) {
+        // files::StagingFolder's "adapter.tmp-<pid>[-n][-old]" (and the ".tmp" of earlier versions).
+        const bool staged = name.find(".tmp-") != std::string::npos ||
+                            (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0);
+        if (e.is_directory(ec) && staged && name.rfind(kAdapter, 0) == 0) {
             stdfs::remove_all(e.path(), ec);
             removed.push_back(e.path().string());
         }

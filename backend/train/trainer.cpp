@@ -85,6 +85,16 @@ private:
     void restore_from_checkpoint();
     void discard_unstarted_output();
     void train_loop();
+    // One step of train_loop, in the order it runs them.
+    struct StepResult {
+        double loss = 0, grad_norm = 0, lr = 0;
+        int64_t tokens = 0;           // loss tokens of the step (the mean's denominator)
+        int64_t attended_tokens = 0;  // every non-padding token, for tokens/s
+    };
+    StepResult optimizer_step(std::vector<std::pair<std::string, model::Linear>>& adapted,
+                              std::vector<torch::Tensor>& params, double clip);
+    void report_step(const StepResult& r);
+    void after_step(const StepResult& r, std::vector<std::pair<std::string, model::Linear>>& adapted);
     void check_finite(double loss, double grad_norm);
     void save(const char* why);
     void finish_adapter();
@@ -110,6 +120,14 @@ private:
     int64_t max_steps_ = 0;
     int64_t last_saved_step_ = -1;
     bool in_update_ = false;  // between the first backward and optimizer.step: state not consistent
+    // The timing train_loop keeps: tokens since the last metrics row, the run's start.
+    struct Window {
+        Clock::time_point start;
+        int64_t tokens = 0;
+    } window_;
+    Clock::time_point run_start_;
+    double elapsed_before_ = 0;  // seconds the run had trained before this process (a resume)
+    int64_t start_step_ = 0;
 };
 
 void Run::setup() {
@@ -249,95 +267,112 @@ void Run::save(const char* why) {
 }
 
 void Run::train_loop() {
-    const auto& t = cfg_.train;
     obs_.on_started(max_steps_, state_.step);
     session_.model->train();
     auto adapted = session_.adapted_linears();
     std::vector<torch::Tensor> params;
     for (auto& [name, p] : session_.trainable) params.push_back(p);
-    const double clip = t.max_grad_norm > 0 ? t.max_grad_norm : std::numeric_limits<double>::infinity();
-    auto window_start = Clock::now();
-    int64_t window_tokens = 0;
-    const double elapsed_before = state_.elapsed_s;
-    const int64_t start_step = state_.step;
-    const auto run_start = Clock::now();
+    const double clip = cfg_.train.max_grad_norm > 0 ? cfg_.train.max_grad_norm : std::numeric_limits<double>::infinity();
+    window_ = {Clock::now(), 0};
+    elapsed_before_ = state_.elapsed_s;
+    start_step_ = state_.step;
+    run_start_ = Clock::now();
 
     while (state_.step < max_steps_) {
         while (control_.pause.load() && !control_.stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (control_.stop.load()) break;
-
-        for (auto& [name, lin] : adapted) adapters::lora_of(*lin)->resample_step_mask();
-        std::vector<data::Batch> micro;
-        int64_t step_tokens = 0;
-        for (int64_t i = 0; i < t.grad_accum; ++i) {
-            micro.push_back(batcher_->next_batch(t.batch_size));
-            step_tokens += micro.back().counted_tokens;
-            window_tokens += micro.back().attention_mask.sum().item<int64_t>();  // CPU tensor: no device sync
-        }
-        optimizer_->zero_grad();
-        in_update_ = true;
-        torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(session_.device));
-        for (auto& b : micro) {
-            auto logits = session_.model->forward(b.input_ids.to(session_.device), b.attention_mask.to(session_.device));
-            auto loss = model::causal_lm_loss_sum(logits, b.labels.to(session_.device)) /
-                        static_cast<double>(std::max<int64_t>(1, step_tokens));
-            loss.backward();
-            step_loss += loss.detach();
-        }
-        const double loss_value = step_loss.item<double>();
-        const double grad_norm = torch::nn::utils::clip_grad_norm_(params, clip);
-        check_finite(loss_value, grad_norm);
-        const double lr = learning_rate(t.schedule, t.lr, state_.step, t.warmup_steps, max_steps_);
-        for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-        optimizer_->step();
-        in_update_ = false;
-        ++state_.step;
-        state_.tokens_seen += step_tokens;
-
-        if (state_.step % std::max<int64_t>(1, t.log_every) == 0 || state_.step == max_steps_) {
-            const double window_s = std::chrono::duration<double>(Clock::now() - window_start).count();
-            StepMetrics m;
-            m.step = state_.step;
-            m.max_steps = max_steps_;
-            m.epoch = batcher_->epoch_progress();
-            m.loss = loss_value;
-            m.lr = lr;
-            m.grad_norm = grad_norm;
-            m.tokens = step_tokens;
-            m.tokens_per_sec = window_s > 0 ? static_cast<double>(window_tokens) / window_s : 0.0;
-            state_.elapsed_s = elapsed_before + std::chrono::duration<double>(Clock::now() - run_start).count();
-            m.elapsed_s = state_.elapsed_s;
-            const double per_step = std::chrono::duration<double>(Clock::now() - run_start).count() /
-                                    static_cast<double>(std::max<int64_t>(1, state_.step - start_step));
-            m.eta_s = per_step * static_cast<double>(max_steps_ - state_.step);
-            m.device_memory_mb = device_memory_mb(session_.device);
-            metrics_->write(m);
-            obs_.on_step(m);
-            window_start = Clock::now();
-            window_tokens = 0;
-        }
-        if (const std::string why = divergence_->observe(state_.step, loss_value, grad_norm); !why.empty()) {
-            if (t.stop_on_divergence) {
-                diverged_ = true;
-                fail("training", "diverged: " + why + "; stopped (train.stop_on_divergence), the last good checkpoint is " +
-                                     (result_.last_checkpoint.empty() ? std::string("none") : result_.last_checkpoint));
-            }
-            obs_.on_log("warning: the run looks divergent: " + why);
-        }
-        if (t.stats_every > 0 && !adapted.empty() && state_.step % t.stats_every == 0) {
-            auto sample = stats_.collect(state_.step, adapted);
-            metrics_->write(sample);
-            obs_.on_stats(sample);
-        }
-        if ((t.eval_every > 0 && state_.step % t.eval_every == 0) || state_.step == max_steps_) {
-            auto e = evaluate(session_, data_.val, data_.pad_id, t.batch_size, state_.step);
-            if (e.tokens > 0) {
-                metrics_->write(e);
-                obs_.on_eval(e);
-            }
-        }
-        if (t.save_every > 0 && state_.step % t.save_every == 0) save("scheduled");
+        const StepResult r = optimizer_step(adapted, params, clip);
+        report_step(r);
+        after_step(r, adapted);
     }
+}
+
+// New masks, grad_accum micro-batches forward and backward (the loss is the mean
+// over the step's loss tokens), clipping, the scheduled learning rate, AdamW.
+Run::StepResult Run::optimizer_step(std::vector<std::pair<std::string, model::Linear>>& adapted,
+                                    std::vector<torch::Tensor>& params, double clip) {
+    const auto& t = cfg_.train;
+    StepResult r;
+    for (auto& [name, lin] : adapted) adapters::lora_of(*lin)->resample_step_mask();
+    std::vector<data::Batch> micro;
+    for (int64_t i = 0; i < t.grad_accum; ++i) {
+        micro.push_back(batcher_->next_batch(t.batch_size));
+        r.tokens += micro.back().counted_tokens;
+        r.attended_tokens += micro.back().attention_mask.sum().item<int64_t>();  // CPU tensor: no device sync
+    }
+    optimizer_->zero_grad();
+    in_update_ = true;
+    torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(session_.device));
+    for (auto& b : micro) {
+        auto logits = session_.model->forward(b.input_ids.to(session_.device), b.attention_mask.to(session_.device));
+        auto loss = model::causal_lm_loss_sum(logits, b.labels.to(session_.device)) /
+                    static_cast<double>(std::max<int64_t>(1, r.tokens));
+        loss.backward();
+        step_loss += loss.detach();
+    }
+    r.loss = step_loss.item<double>();
+    r.grad_norm = torch::nn::utils::clip_grad_norm_(params, clip);
+    check_finite(r.loss, r.grad_norm);
+    r.lr = learning_rate(t.schedule, t.lr, state_.step, t.warmup_steps, max_steps_);
+    for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
+    optimizer_->step();
+    in_update_ = false;
+    ++state_.step;
+    state_.tokens_seen += r.tokens;
+    return r;
+}
+
+// The step's metrics row (every log_every steps and at the last): loss, rate, ETA, memory.
+void Run::report_step(const StepResult& r) {
+    window_.tokens += r.attended_tokens;
+    if (state_.step % std::max<int64_t>(1, cfg_.train.log_every) != 0 && state_.step != max_steps_) return;
+    const auto now = Clock::now();
+    const double window_s = std::chrono::duration<double>(now - window_.start).count();
+    const double run_s = std::chrono::duration<double>(now - run_start_).count();
+    StepMetrics m;
+    m.step = state_.step;
+    m.max_steps = max_steps_;
+    m.epoch = batcher_->epoch_progress();
+    m.loss = r.loss;
+    m.lr = r.lr;
+    m.grad_norm = r.grad_norm;
+    m.tokens = r.tokens;
+    m.tokens_per_sec = window_s > 0 ? static_cast<double>(window_.tokens) / window_s : 0.0;
+    state_.elapsed_s = elapsed_before_ + run_s;
+    m.elapsed_s = state_.elapsed_s;
+    const double per_step = run_s / static_cast<double>(std::max<int64_t>(1, state_.step - start_step_));
+    m.eta_s = per_step * static_cast<double>(max_steps_ - state_.step);
+    m.device_memory_mb = device_memory_mb(session_.device);
+    metrics_->write(m);
+    obs_.on_step(m);
+    window_ = {Clock::now(), 0};
+}
+
+// What follows a step at its cadence: the divergence watch, the rank-channel
+// statistics, evaluation, a scheduled checkpoint.
+void Run::after_step(const StepResult& r, std::vector<std::pair<std::string, model::Linear>>& adapted) {
+    const auto& t = cfg_.train;
+    if (const std::string why = divergence_->observe(state_.step, r.loss, r.grad_norm); !why.empty()) {
+        if (t.stop_on_divergence) {
+            diverged_ = true;
+            fail("training", "diverged: " + why + "; stopped (train.stop_on_divergence), the last good checkpoint is " +
+                                 (result_.last_checkpoint.empty() ? std::string("none") : result_.last_checkpoint));
+        }
+        obs_.on_log("warning: the run looks divergent: " + why);
+    }
+    if (t.stats_every > 0 && !adapted.empty() && state_.step % t.stats_every == 0) {
+        auto sample = stats_.collect(state_.step, adapted);
+        metrics_->write(sample);
+        obs_.on_stats(sample);
+    }
+    if ((t.eval_every > 0 && state_.step % t.eval_every == 0) || state_.step == max_steps_) {
+        auto e = evaluate(session_, data_.val, data_.pad_id, t.batch_size, state_.step);
+        if (e.tokens > 0) {
+            metrics_->write(e);
+            obs_.on_eval(e);
+        }
+    }
+    if (t.save_every > 0 && state_.step % t.save_every == 0) save("scheduled");
 }
 
 // A NaN or Inf loss or gradient: the weights that produced it are poisoned, so

@@ -7,6 +7,7 @@
 #include <QtTest/QtTest>
 
 #include <QAction>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QFormLayout>
 #include <QLabel>
@@ -21,8 +22,10 @@
 #include <QWheelEvent>
 #include <cmath>
 
+#include "adapterpanel.h"
 #include "channelheatmap.h"
 #include "config/run_config.h"
+#include "datasetpanel.h"
 #include "dialogs.h"
 #include "exportdialog.h"
 #include "gui_fixtures.h"
@@ -88,6 +91,8 @@ private slots:
     void gaugesResetAtStop();
     void runsTableSorts();
     void heatmapExplainsItself();
+    void exportDialogOffersGgufTypes();
+    void formsOfferWhatTheSchemaAllows();
 
 private:
     QTemporaryDir m_tmp;
@@ -113,7 +118,6 @@ void TestUsability::init() {
 }
 
 void TestUsability::layoutFitsLaptop() {
-    QSKIP("open defect (issue 13): the main window's minimum height is 853 px, above the 738 px a 1366x768 screen leaves");
     MainWindow w;
     // The log starts collapsed; its newest line is in the status bar.
     QVERIFY(w.logDock()->isHidden());
@@ -323,7 +327,6 @@ void TestUsability::gaugesResetAtStop() {
 }
 
 void TestUsability::runsTableSorts() {
-    QSKIP("open defect (issue 13): the runs table shows '?' as the method of a run folder");
     // Ranks 16, 4, 8: sorted as numbers 4 < 8 < 16 (as text "16" would come first).
     const QString root = m_tmp.filePath(QStringLiteral("runs-table"));
     const QList<int> ranks{16, 4, 8};
@@ -333,6 +336,7 @@ void TestUsability::runsTableSorts() {
         RunConfig c = tinyRunConfig(m_data, dir);
         c.adapter.rank = rank;
         c.adapter.method = rank == 4 ? "lora" : "droplora";
+        if (rank == 4) c.adapter.drop_rate = 0;  // plain LoRA has no rank mask (a rate would make the file invalid)
         droplora::config::save_run_config(c, (dir + QStringLiteral("/config.yaml")).toStdString());
     }
     WorkbenchSettings::setRunsRoot(root);
@@ -387,6 +391,61 @@ void TestUsability::heatmapExplainsItself() {
     for (const QString& help : {ChannelHeatmap::helpHtml(), LossPlot::helpHtml(), SubspacePlot::helpHtml()})
         QVERIFY(help.size() > 200);
     QVERIFY(ChannelHeatmap::helpHtml().contains(QStringLiteral("1−p")));
+}
+
+void TestUsability::exportDialogOffersGgufTypes() {
+    ExportDialog dialog;
+    dialog.setSource(m_tmp.filePath(QStringLiteral("some-run")), QStringLiteral("/models/base"));
+    dialog.show();
+    auto* types = dialog.findChild<QComboBox*>(QStringLiteral("GgufType"));
+    QVERIFY(types);
+    dialog.setFormat(droplora::exports::ExportFormat::Peft);
+    QVERIFY(!types->isVisible());
+    dialog.setFormat(droplora::exports::ExportFormat::GgufModel);
+    QVERIFY(types->isVisible());
+    QCOMPARE(dialog.ggufType(), QStringLiteral("f16"));
+    QStringList offered;
+    for (int i = 0; i < types->count(); ++i) offered << types->itemData(i).toString();
+    // Each one the engine accepts (export/export.cpp parses them with io::parse_ggml_type).
+    QCOMPARE(offered, (QStringList{"f16", "q8_0", "bf16", "f32"}));
+    dialog.setGgufType(QStringLiteral("q8_0"));
+    QCOMPARE(dialog.ggufType(), QStringLiteral("q8_0"));
+    dialog.setFormat(droplora::exports::ExportFormat::GgufAdapter);
+    QVERIFY(!types->isVisible());  // adapters are always f32
+}
+
+void TestUsability::formsOfferWhatTheSchemaAllows() {
+    // The combo boxes list exactly config::choices() (ui/configfields.h), so a template such
+    // as "model" (the model's own chat template) can be chosen in the form.
+    MainWindow w;
+    const auto comboItems = [](QWidget* panel, const QString& label) {
+        QStringList items;
+        if (auto* combo = qobject_cast<QComboBox*>(fieldByLabel(panel, label)))
+            for (int i = 0; i < combo->count(); ++i) items << combo->itemText(i);
+        return items;
+    };
+    const auto schema = [](const char* key) {
+        QStringList items;
+        for (const std::string& v : droplora::config::choices(key)) items << QString::fromStdString(v);
+        return items;
+    };
+    QCOMPARE(comboItems(w.datasetPanel(), QStringLiteral("Template")), schema("data.template"));
+    QVERIFY(schema("data.template").contains(QStringLiteral("model")));
+    QCOMPARE(comboItems(w.datasetPanel(), QStringLiteral("Format")), schema("data.format"));
+    QCOMPARE(comboItems(w.adapterPanel(), QStringLiteral("Mask")), schema("adapter.mask"));
+    QCOMPARE(comboItems(w.trainingPanel(), QStringLiteral("Schedule")), schema("train.schedule"));
+    // A learning rate of 20 is valid for the engine (lr > 0), so the form takes it too.
+    auto* lr = qobject_cast<NumberEdit*>(fieldByLabel(w.trainingPanel(), QStringLiteral("Learning rate")));
+    QVERIFY(lr);
+    w.show();
+    w.formTabs()->setCurrentIndex(tabIndex(w, QStringLiteral("Training")));
+    lr->setFocus();
+    lr->selectAll();
+    QTest::keyClicks(lr, QStringLiteral("20"));
+    QVERIFY(lr->isTextValid());
+    lr->selectAll();
+    QTest::keyClicks(lr, QStringLiteral("0"));
+    QVERIFY(!lr->isTextValid());  // lr > 0, as the engine says
 }
 
 QTEST_MAIN(TestUsability)

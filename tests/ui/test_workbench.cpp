@@ -373,8 +373,6 @@ void TestWorkbench::formRoundTripsThroughYaml() {
 }
 
 void TestWorkbench::exportsAdapter() {
-    if (!QFile::exists(QStringLiteral(DROPLORA_SOURCE_DIR "/backend/io/export.cpp")))
-        QSKIP("backend/io/export.cpp is not there yet");
     QVERIFY2(!m_finishedRun.isEmpty(), "trainsAndPlotsEveryStep must run first");
     MainWindow w;
     const QString out = m_tmp.filePath(QStringLiteral("export-peft"));
@@ -387,6 +385,28 @@ void TestWorkbench::exportsAdapter() {
     QVERIFY(QFile::exists(out + QStringLiteral("/adapter_model.safetensors")));
     QVERIFY(w.exportJob()->report().verified);
     QCOMPARE(Dialogs::records().last().kind, Dialogs::Kind::Information);
+
+    // The same folder again: the person is asked first; "No" leaves the export as it was.
+    const QDateTime written = QFileInfo(out + QStringLiteral("/adapter_model.safetensors")).lastModified();
+    Dialogs::clearRecords();
+    Dialogs::setRecording(true, /*confirmAnswer=*/false);
+    QVERIFY(!w.exportRun(droplora::exports::ExportFormat::Peft, m_finishedRun, out));
+    QCOMPARE(Dialogs::records().size(), 1);
+    QCOMPARE(Dialogs::records().first().kind, Dialogs::Kind::Question);
+    QVERIFY2(Dialogs::records().first().text.contains(out), qPrintable(Dialogs::records().first().text));
+    QVERIFY(!w.exportJob()->isRunning());
+    QCOMPARE(QFileInfo(out + QStringLiteral("/adapter_model.safetensors")).lastModified(), written);
+    // "Yes" replaces it.
+    Dialogs::setRecording(true, /*confirmAnswer=*/true);
+    QVERIFY(w.exportRun(droplora::exports::ExportFormat::Peft, m_finishedRun, out));
+    QTRY_VERIFY_WITH_TIMEOUT(succeeded.count() + failed.count() == 2, kRunTimeoutMs);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(0).toString()));
+    QVERIFY(w.exportJob()->report().verified);
+    // A folder the engine refuses even with replace (the run itself) is an error, not a question.
+    Dialogs::clearRecords();
+    QVERIFY(!w.exportRun(droplora::exports::ExportFormat::Peft, m_finishedRun, m_finishedRun));
+    QCOMPARE(Dialogs::records().size(), 1);
+    QCOMPARE(Dialogs::records().first().kind, Dialogs::Kind::Error);
 }
 
 QTEST_MAIN(TestWorkbench)

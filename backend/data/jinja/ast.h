@@ -44,6 +44,23 @@ struct Expr {
     std::vector<std::string> ops;    // Compare
     std::vector<std::string> keywords;  // Call/Filter/Test: names of the trailing keyword arguments
     bool negated = false;            // Test
+
+    Expr() = default;
+    Expr(const Expr&) = delete;
+    Expr& operator=(const Expr&) = delete;
+    // Iterative: a long chain (1 + 1 + 1 + … in a template from the internet)
+    // would otherwise recurse once per node while it is destroyed.
+    ~Expr() {
+        std::vector<ExprPtr> pending;
+        for (auto& c : children)
+            if (c) pending.push_back(std::move(c));
+        while (!pending.empty()) {
+            ExprPtr e = std::move(pending.back());
+            pending.pop_back();
+            for (auto& c : e->children)
+                if (c) pending.push_back(std::move(c));
+        }
+    }
 };
 
 struct Stmt;

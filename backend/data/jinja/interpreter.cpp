@@ -9,6 +9,12 @@
 namespace droplora::data::jinja {
 namespace {
 
+// The sandbox's limits. A chat template comes with a downloaded model, so one
+// that loops for ever or builds a gigabyte string stops with an Error instead.
+// Real templates stay far below both (Qwen3's: ~2,000 steps for a long chat).
+constexpr uint64_t kMaxValueBytes = uint64_t{16} << 20;
+constexpr int64_t kMaxSteps = 10'000'000;
+
 // An error that already names the template line (not wrapped again).
 class LocatedError : public Error {
 public:
@@ -44,6 +50,9 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
         const Value* count = a.is_number() ? &a : &b;
         if (count->kind() != Kind::Int && count->kind() != Kind::Bool) return unsupported();
         const int64_t n = std::max<int64_t>(0, count->as_int());
+        const size_t unit = seq->is_string() ? seq->as_string().size() : seq->kind() == Kind::List ? seq->items().size() * 16 : 0;
+        if (unit > 0 && static_cast<uint64_t>(n) > kMaxValueBytes / unit)
+            throw Error("'*' would make a value of more than 16 MiB (the sandbox's limit)");
         if (seq->is_string()) {
             std::string out;
             for (int64_t i = 0; i < n; ++i) out += seq->as_string();
@@ -192,8 +201,11 @@ private:
     }
 
     Flow exec_located(const Stmt& s, std::string& out) {
+        if (++steps_ > kMaxSteps) fail_at(s.line, "runs more than 10 million steps (the sandbox's limit)");
         try {
-            return exec(s, out);
+            const Flow f = exec(s, out);
+            if (out.size() > kMaxValueBytes) fail_at(s.line, "renders more than 16 MiB (the sandbox's limit)");
+            return f;
         } catch (const LocatedError&) {
             throw;
         } catch (const Error& e) {
@@ -344,6 +356,14 @@ private:
     }
 
     Value eval(const Expr& e) {
+        // A left-deep chain (a ~ b ~ c ~ …) is parsed by a loop but evaluated by
+        // recursion: bounded so an untrusted template cannot exhaust the stack.
+        struct Depth {
+            int& d;
+            ~Depth() { --d; }
+        } depth{++eval_depth_};
+        if (eval_depth_ > 500) fail_at(e.line, "expression is nested deeper than 500 operations");
+        if (++steps_ > kMaxSteps) fail_at(e.line, "runs more than 10 million steps (the sandbox's limit)");
         try {
             return eval_inner(e);
         } catch (const LocatedError&) {
@@ -457,6 +477,8 @@ private:
     std::vector<Frame> frames_;
     int line_ = 1;
     int depth_ = 0;
+    int eval_depth_ = 0;
+    int64_t steps_ = 0;  // statements run and expressions evaluated, against kMaxSteps
 };
 
 }  // namespace

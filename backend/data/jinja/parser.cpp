@@ -37,6 +37,18 @@ private:
         fail(name_ + ":" + std::to_string(line), what);
     }
 
+    // Brackets, blocks and prefix operators nest by recursion here; a template
+    // is untrusted input, so the depth is bounded (real templates nest < 10).
+    static constexpr int kMaxNesting = 100;
+    struct Nest {
+        Parser& p;
+        explicit Nest(Parser& parser) : p(parser) {
+            if (++p.depth_ > kMaxNesting)
+                p.error_at(p.cur().line, "nests deeper than " + std::to_string(kMaxNesting) + " levels");
+        }
+        ~Nest() { --p.depth_; }
+    };
+
     static std::string describe(const Token& t) {
         switch (t.type) {
             case Tok::Eof:
@@ -82,6 +94,7 @@ private:
 
     // Statements up to a block tag named in `ends` (left unconsumed: at its name).
     Body subparse(std::initializer_list<const char*> ends) {
+        const Nest nest(*this);
         Body body;
         for (;;) {
             const Token& t = cur();
@@ -243,6 +256,7 @@ private:
     }
 
     ExprPtr parse_expression() {
+        const Nest nest(*this);
         const int line = cur().line;
         ExprPtr e = parse_or();
         while (skip_name("if")) {
@@ -286,6 +300,7 @@ private:
     }
 
     ExprPtr parse_not() {
+        const Nest nest(*this);
         if (is_name("not")) {
             auto e = make(ExprKind::Not, cur().line);
             next();
@@ -364,6 +379,7 @@ private:
     }
 
     ExprPtr parse_unary(bool with_filter) {
+        const Nest nest(*this);
         const int line = cur().line;
         ExprPtr e;
         if (is_op("-") || is_op("+")) {
@@ -609,6 +625,7 @@ private:
     std::vector<Token> t_;
     std::string name_;
     size_t i_ = 0;
+    int depth_ = 0;  // Nest
 };
 
 }  // namespace
