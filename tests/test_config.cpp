@@ -130,6 +130,26 @@ class TestConfig : public QObject {
     Q_OBJECT
 
 private slots:
+    // A finding of tests/fuzz/fuzz_yaml_run_file.cpp: yaml-cpp quotes the bad character raw.
+    void malformed_yaml_message_is_one_line() {
+        const std::string e = error_of([] { cfg::parse_run_config(std::string("m t \x07\0\n", 7), "run.yaml"); });
+        QVERIFY2(e.rfind("run.yaml", 0) == 0, e.c_str());
+        QVERIFY2(e.find('\n') == std::string::npos && e.find('\0') == std::string::npos, e.c_str());
+    }
+
+    // Findings of the same target: yaml-cpp 0.7 never returns from these (a document that
+    // starts with ',' or is a block sequence followed by one); the parser refuses them first.
+    void yaml_cpp_hangs_are_refused_before_parsing() {
+        for (const char* text : {",l: m\x01\x8c  ", ",", "# a comment\n ,a: b", "---\n,a", "- a\n - b\n,", "model: m\n---\n- x\n,"}) {
+            const std::string e = error_of([&] { cfg::parse_run_config(text, "run.yaml"); });
+            QVERIFY2(e.rfind("run.yaml:", 0) == 0, e.c_str());
+            QVERIFY2(e.find("outside [ ] or { }") != std::string::npos || e.find("got a list") != std::string::npos, e.c_str());
+        }
+        // A ',' inside a mapping or a flow list is yaml-cpp's to judge, as before.
+        const std::string e = error_of([] { cfg::parse_run_config("model: m\n, x: y\n", "run.yaml"); });
+        QVERIFY2(e.find("malformed YAML") != std::string::npos, e.c_str());
+    }
+
     void defaults() {
         const RunConfig c;
         QCOMPARE(c.data.val_fraction, 0.1);

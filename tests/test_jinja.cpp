@@ -94,7 +94,33 @@ private slots:
     void undefined_misuse_is_an_error();
     void sandbox_refuses_changing_input();
     void reads_template_from_model_folder();
+    void untrusted_templates_stop_with_errors();
 };
+
+// Findings of tests/fuzz/fuzz_chat_template.cpp and the sandbox's limits: each an
+// Error of one line that names the template, never a crash, a hang or a huge string.
+void TestJinja::untrusted_templates_stop_with_errors() {
+    const json messages = json::parse(R"([{"role": "user", "content": "hi"}])");
+    const auto error = [&](const std::string& source) {
+        return error_of([&] { ChatTemplate("x" + source, "evil.jinja", std::nullopt, std::nullopt).render(messages, false); });
+    };
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{% for mess\xa5\x98" "e in messages %}{% endfor %}", "not valid UTF-8 (byte 12)"},
+        {"{{ " + std::string(150, '(') + "1" + std::string(150, ')') + " }}", "nests deeper than 100 levels"},
+        {"{{ 1" + [] { std::string s; for (int i = 0; i < 600; ++i) s += " ~ 1"; return s; }() + " }}",
+         "nested deeper than 500 operations"},
+        {"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "2 million steps"},
+        {"{{ 'x' * 100000000 }}", "more than 16 MiB"},
+        {"{% for i in range(5000) %}{{ 'y' * 10000 }}{% endfor %}", "renders more than 16 MiB"},
+    };
+    for (const auto& [source, want] : cases) {
+        const std::string e = error(source);
+        const std::string shown = want + " wanted for " + source.substr(0, 40) + "…: " + e;
+        QVERIFY2(e.rfind("evil.jinja", 0) == 0, shown.c_str());
+        QVERIFY2(e.find(want) != std::string::npos, shown.c_str());
+        QVERIFY2(e.find('\n') == std::string::npos, shown.c_str());
+    }
+}
 
 void TestJinja::real_templates_match_jinja2_data() {
     QTest::addColumn<int>("row");

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <limits>
 #include <map>
 #include <optional>
@@ -485,7 +486,81 @@ const std::vector<std::string>& known_keys() {
     return keys;
 }
 
+// yaml-cpp 0.7 (Debian 12's) never returns from LoadAll when a ',' stands
+// where a block-context token should start: a document that starts with ','
+// (",a"), a block sequence followed by one ("- a\n,"), an anchor cut by one
+// ("&a,b"); found by tests/fuzz/fuzz_yaml_run_file.cpp. In block context a ','
+// can only be inside a plain or quoted scalar, so a ',' that starts a word, or
+// one inside an anchor, alias or tag, is refused here before yaml-cpp sees it.
+// A block-sequence root is refused too: a run file's root is a mapping.
+namespace {
+
+void refuse_what_yaml_cpp_hangs_on(const std::string& text, const std::string& where) {
+    int flow = 0;  // open [ and { outside quotes
+    int line0 = 0;
+    bool doc_start = true;
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        if (c == '\n') {
+            ++line0;
+            ++i;
+            continue;
+        }
+        if (blank(c)) {
+            ++i;
+            continue;
+        }
+        const bool line_start = i == 0 || text.find_last_not_of(" \t\r", i - 1) == std::string::npos ||
+                                text[text.find_last_not_of(" \t\r", i - 1)] == '\n';
+        if (c == '#' && (i == 0 || blank(text[i - 1]))) {  // a comment, to the end of the line
+            i = text.find('\n', i);
+            if (i == std::string::npos) break;
+            continue;
+        }
+        if (line_start && flow == 0 && text.compare(i, 3, "---") == 0 && (i + 3 == text.size() || blank(text[i + 3]))) {
+            doc_start = true;
+            i += 3;
+            continue;
+        }
+        if (line_start && flow == 0 && c == '%' && doc_start) {  // a directive
+            i = text.find('\n', i);
+            if (i == std::string::npos) break;
+            continue;
+        }
+        if (c == '"' || c == '\'') {  // a quoted scalar, maybe over several lines
+            std::size_t k = i + 1;
+            while (k < text.size() && text[k] != c) {
+                if (text[k] == '\n') ++line0;
+                k += (c == '"' && text[k] == '\\') ? 2 : 1;
+            }
+            i = k + 1;
+            doc_start = false;
+            continue;
+        }
+        // One word: up to the next blank (a plain scalar, an indicator, an anchor, …).
+        std::size_t end = i;
+        while (end < text.size() && !blank(text[end])) ++end;
+        const std::string_view word(text.data() + i, end - i);
+        if (flow == 0) {
+            if (word[0] == ',') fail(at_line(where, line0), "malformed YAML: ',' outside [ ] or { }");
+            if ((word[0] == '&' || word[0] == '*' || word[0] == '!') && word.find(',') != std::string_view::npos)
+                fail(at_line(where, line0), "malformed YAML: ',' in an anchor, alias or tag");
+            if (doc_start && word == "-") fail(at_line(where, line0), "expected a mapping of keys (model, data, ...), got a list");
+        }
+        for (char w : word) {
+            if (w == '[' || w == '{') ++flow;
+            if ((w == ']' || w == '}') && flow > 0) --flow;
+        }
+        if (word != "---") doc_start = false;
+        i = end;
+    }
+}
+
+}  // namespace
+
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& where, const std::string& base_dir) {
+    refuse_what_yaml_cpp_hangs_on(yaml_text, where);
     YAML::Node root;
     try {
         // LoadAll, not Load: Load silently ignores everything after a second '---'
@@ -498,9 +573,10 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& wher
         }
         if (!docs.empty()) root = docs[0];
     } catch (const YAML::ParserException& e) {
-        fail(at_line(where, e.mark.line), "malformed YAML: " + e.msg);
+        // yaml-cpp quotes the offending character raw (a newline, a NUL): escaped, the message stays one line.
+        fail(at_line(where, e.mark.line), "malformed YAML: " + escape_control_chars(e.msg, false, 200));
     } catch (const YAML::Exception& e) {
-        fail(where, std::string("malformed YAML: ") + e.what());
+        fail(where, "malformed YAML: " + escape_control_chars(e.what(), false, 200));
     }
     if (root.IsNull())
         fail(where, "empty run file; it needs at least 'model: <model folder>' and 'data: {train: <file>}'");

@@ -6,11 +6,35 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "io/strict_json.h"
 #include "data/jinja/interpreter.h"
 #include "data/jinja/parser.h"
 
 namespace droplora::data {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Every message about a template starts with its name (the one-line rule of
+// docs/chat-templates.md); an inner error that does not is given it.
+[[noreturn]] void rethrow_named(const std::string& name, const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(name, 0) == 0) throw e;
+    fail(name, msg);
+}
+
+jinja::Template parse_checked(const std::string& source, const std::string& name) {
+    std::size_t bad_at = 0;
+    if (!io::strict::valid_utf8(source, &bad_at))
+        fail(name, "is not valid UTF-8 (byte " + std::to_string(bad_at) + "); a chat template is UTF-8 text");
+    try {
+        return jinja::parse(source, name);
+    } catch (const Error& e) {
+        rethrow_named(name, e);
+    }
+}
+
+}  // namespace
 
 ChatTemplate::ChatTemplate(const std::string& source, const std::string& name, std::optional<std::string> bos_token,
                            std::optional<std::string> eos_token)
@@ -18,7 +42,7 @@ ChatTemplate::ChatTemplate(const std::string& source, const std::string& name, s
       name_(name),
       bos_(std::move(bos_token)),
       eos_(std::move(eos_token)),
-      parsed_(std::make_shared<jinja::Template>(jinja::parse(source, name))) {}
+      parsed_(std::make_shared<jinja::Template>(parse_checked(source, name))) {}
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                                  const nlohmann::ordered_json& extra) const {
@@ -39,7 +63,11 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
         const std::time_t t = std::time(nullptr);
         localtime_r(&t, &now);
     }
-    return jinja::render(*parsed_, vars, now);
+    try {
+        return jinja::render(*parsed_, vars, now);
+    } catch (const Error& e) {
+        rethrow_named(name_, e);
+    }
 }
 
 ChatTemplate::Spans ChatTemplate::render_spans(const nlohmann::ordered_json& messages,

@@ -13,7 +13,7 @@ namespace {
 // that loops for ever or builds a gigabyte string stops with an Error instead.
 // Real templates stay far below both (Qwen3's: ~2,000 steps for a long chat).
 constexpr uint64_t kMaxValueBytes = uint64_t{16} << 20;
-constexpr int64_t kMaxSteps = 10'000'000;
+constexpr int64_t kMaxSteps = 2'000'000;  // statements, expressions and loop iterations
 
 // An error that already names the template line (not wrapped again).
 class LocatedError : public Error {
@@ -201,7 +201,7 @@ private:
     }
 
     Flow exec_located(const Stmt& s, std::string& out) {
-        if (++steps_ > kMaxSteps) fail_at(s.line, "runs more than 10 million steps (the sandbox's limit)");
+        if (++steps_ > kMaxSteps) fail_at(s.line, "runs more than 2 million steps (the sandbox's limit)");
         try {
             const Flow f = exec(s, out);
             if (out.size() > kMaxValueBytes) fail_at(s.line, "renders more than 16 MiB (the sandbox's limit)");
@@ -318,6 +318,8 @@ private:
             return f;
         }
         for (int64_t i = 0; i < n; ++i) {
+            // An iteration is a step even with an empty body (nested loops over range()).
+            if (++steps_ > kMaxSteps) fail_at(s.line, "runs more than 2 million steps (the sandbox's limit)");
             Dict loop;
             loop.set("index", Value(i + 1));
             loop.set("index0", Value(i));
@@ -363,7 +365,7 @@ private:
             ~Depth() { --d; }
         } depth{++eval_depth_};
         if (eval_depth_ > 500) fail_at(e.line, "expression is nested deeper than 500 operations");
-        if (++steps_ > kMaxSteps) fail_at(e.line, "runs more than 10 million steps (the sandbox's limit)");
+        if (++steps_ > kMaxSteps) fail_at(e.line, "runs more than 2 million steps (the sandbox's limit)");
         try {
             return eval_inner(e);
         } catch (const LocatedError&) {
