@@ -211,6 +211,14 @@ private slots:
             s.commit(true);
         }
         QVERIFY(!fs::exists(root / "out" / "a.txt") && fs::exists(root / "out" / "b.txt"));
+        // Missing parents are made, as `--out new/deeper/peft` expects.
+        {
+            droplora::files::StagingFolder s((root / "new" / "deeper" / "out").string());
+            std::ofstream(s.file("c.txt")) << "deep";
+            s.commit(false);
+        }
+        QVERIFY(fs::exists(root / "new" / "deeper" / "out" / "c.txt"));
+        fs::remove_all(root / "new");
         // Destroyed without commit: only the staging folder goes.
         {
             droplora::files::StagingFolder s((root / "gone").string());

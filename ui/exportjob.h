@@ -1,8 +1,8 @@
 // Exports a run's adapter (PEFT folder or merged model) on a worker thread
 // (BackgroundJob). The engine logs each stage; those lines are the progress.
 // cancel() takes effect at the next stage: the log callback throws, the engine
-// unwinds, and failed("… export cancelled") is reported (a partly written
-// out_dir may remain).
+// unwinds, and failed("… export cancelled") is reported; the export was being
+// built beside out_dir (files::StagingFolder), so nothing of it remains.
 #pragma once
 
 #include <QObject>

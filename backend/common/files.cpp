@@ -180,6 +180,8 @@ MappedFile::~MappedFile() {
 StagingFolder::StagingFolder(std::string final_dir)
     : final_(stdfs::path(std::move(final_dir)).lexically_normal().string()) {
     while (final_.size() > 1 && final_.back() == '/') final_.pop_back();  // "out/" stages as "out.tmp-<pid>"
+    std::error_code ec;
+    stdfs::create_directories(parent_of(final_), ec);  // "--out new/deeper/peft"; a failure shows at mkdir below
     tmp_ = create_unique_temp(final_, [this](const std::string& name) {
         if (::mkdir(name.c_str(), 0755) == 0) return true;
         if (errno == EEXIST) return false;

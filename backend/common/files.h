@@ -51,8 +51,9 @@ private:
 // A folder that is built beside its final place and moved there whole, so a
 // crash or an error leaves the earlier folder (or none), never a half-written
 // one. The staging folder is "<final>.tmp-<pid>" (a counter appended when that
-// name is taken), created by this object: nothing that existed before is ever
-// removed by it, whatever the person named their folders. Destroyed without
+// name is taken), created by this object (and the final folder's missing
+// parents): nothing that existed before is ever removed by it, whatever the
+// person named their folders. Destroyed without
 // commit(), the staging folder is removed.
 class StagingFolder {
 public:

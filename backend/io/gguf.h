@@ -140,8 +140,8 @@ struct GgufTensorOut {
 
 // Writes a GGUF v3 file: metadata in the given order (general.alignment is
 // added as 32 unless present), tensors in the given order, each at an aligned
-// offset. Written to "<path>.tmp" in the same folder and renamed, so a failed
-// write leaves no partial file. Throws Error naming the file.
+// offset. Written through files::AtomicFile (a temporary beside it, renamed), so a
+// failed write leaves no partial file. Throws Error naming the file.
 void write_gguf(const std::string& path, const std::vector<std::pair<std::string, GgufValue>>& metadata,
                 const std::vector<GgufTensorOut>& tensors);
 

@@ -79,8 +79,8 @@ struct RawTensor {
 
 // Writes tensors back to back (sorted by name, as the reference writer does),
 // header padded with spaces to a multiple of 8, metadata always containing
-// {"format": "pt"}. Written to "<path>.tmp" and renamed, so the file on disk is
-// always whole. Throws Error naming the file.
+// {"format": "pt"}. Written through files::AtomicFile (a temporary beside it,
+// renamed), so the file on disk is always whole. Throws Error naming the file.
 void write_safetensors(const std::string& path, const std::vector<RawTensor>& tensors,
                        std::map<std::string, std::string> metadata = {});
 

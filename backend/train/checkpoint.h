@@ -1,5 +1,5 @@
 // Writing and restoring checkpoints (their layout: train/run_folder.h).
-// Written into "<dir>.tmp" and renamed, so a checkpoint on disk is always whole;
+// Built in a files::StagingFolder and moved into place, so a checkpoint on disk is always whole;
 // a failed write removes its partial folder and throws Error with the file and
 // the system's reason. The newest `keep` checkpoints are kept.
 #pragma once
