@@ -4,7 +4,8 @@
 #
 # Usage: packaging/fuzz.sh [--smoke | --time SECONDS | --build-only] [target ...]
 #   --smoke          each target for FUZZ_SMOKE_RUNS (default 20000) inputs from the fixed
-#                    seed 1, so a run is the same on every machine; CI runs this from
+#                    seed 1: a fixed amount of work, and nearly the same inputs on every
+#                    machine (libFuzzer's coverage feedback is not bit-exact); CI runs this from
 #                    packaging/test.sh
 #   --time SECONDS   each target for SECONDS from a random seed (the longer run before a release)
 #   --build-only     build, run nothing
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --smoke) shift ;;
     --time) seconds=${2:?--time needs seconds}; shift 2 ;;
     --build-only) run=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac

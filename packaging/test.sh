@@ -10,7 +10,7 @@ bash packaging/test-refs-llama.sh  # llama.cpp (node-llama-cpp) for tests/test_g
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir build --output-on-failure --timeout 1800 -j2
 # The libFuzzer targets (tests/fuzz, CONTRIBUTING.md "Fuzzing"): 20,000 inputs each from a fixed seed,
-# so every machine runs the same inputs; clang is required here (install-deps.sh installs it).
+# a fixed amount of work wherever it runs; clang is required here (install-deps.sh installs it).
 CI=true bash packaging/fuzz.sh --smoke
 # The Debian package, built from build/ and installed for real (needs root or sudo; CI runs as root).
 if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then bash packaging/test-deb.sh build; else echo "test.sh: packaging/test-deb.sh skipped (needs root or sudo)"; fi
