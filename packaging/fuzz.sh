@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --smoke) shift ;;
     --time) seconds=${2:?--time needs seconds}; shift 2 ;;
     --build-only) run=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
