@@ -14,7 +14,6 @@ set(FORMATS_SOURCES
   model/llama_config.cpp
   model/tensor_layout.cpp
   config/run_config.cpp
-  model/model_info.cpp
   train/metrics_log.cpp
   train/run_folder.cpp
 )
@@ -31,6 +30,7 @@ set(TEXT_SOURCES
   data/hf_tokenizer.cpp
   data/tokenizer_config.cpp
   data/tokenizer.cpp
+  model/model_info.cpp  # reads tokenizer_config.json through data/tokenizer_config
 )
 
 set(JINJA_SOURCES

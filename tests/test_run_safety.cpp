@@ -371,6 +371,12 @@ private slots:
         // Leftovers of interrupted writes are cleaned at the next start.
         fs::create_directories(fs::path(run) / "checkpoints" / "step-00000009.tmp");
         fs::create_directories(fs::path(run) / "checkpoints" / "step-00000010");
+        fs::create_directories(fs::path(run) / "checkpoints" / "step-00000011.tmp-4242-1");
+        fs::create_directories(fs::path(run) / "adapter.tmp-4242");
+        std::ofstream(fs::path(run) / "config.yaml.tmp-4242") << "half";
+        // Names that only look like ours stay.
+        fs::create_directories(fs::path(run) / "adapter.tmp-notes");
+        std::ofstream(fs::path(run) / "notes.tmp") << "mine";
         auto c = tiny_run(root, "run");
         train::RunControl control;
         Recorder rec;
@@ -381,6 +387,11 @@ private slots:
         QCOMPARE(rec.steps, 4);
         QVERIFY(!fs::exists(fs::path(run) / "checkpoints" / "step-00000009.tmp"));
         QVERIFY(!fs::exists(fs::path(run) / "checkpoints" / "step-00000010"));
+        QVERIFY(!fs::exists(fs::path(run) / "checkpoints" / "step-00000011.tmp-4242-1"));
+        QVERIFY(!fs::exists(fs::path(run) / "adapter.tmp-4242"));
+        QVERIFY(!fs::exists(fs::path(run) / "config.yaml.tmp-4242"));
+        QVERIFY(fs::exists(fs::path(run) / "adapter.tmp-notes"));
+        QVERIFY(fs::exists(fs::path(run) / "notes.tmp"));
     }
 
     void resume_refuses_other_data_with_the_same_row_count() {

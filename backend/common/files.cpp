@@ -204,9 +204,17 @@ void StagingFolder::commit(bool replace_existing) {
     if (exists && !replace_existing) fail(final_, "already exists; it was not replaced");
     std::string old;
     if (exists) {
-        old = tmp_ + "-old";
-        if (::rename(final_.c_str(), old.c_str()) != 0)
-            fail(final_, "cannot move the earlier folder aside to replace it: " + errno_text());
+        // Aside onto an empty folder made here (rename replaces an empty folder), never onto a name someone holds.
+        old = create_unique_temp(final_, [this](const std::string& name) {
+            if (::mkdir(name.c_str(), 0755) == 0) return true;
+            if (errno == EEXIST) return false;
+            fail(final_, "cannot create the folder " + name + " to move the earlier one aside: " + errno_text());
+        });
+        if (::rename(final_.c_str(), old.c_str()) != 0) {
+            const std::string why = errno_text();
+            ::rmdir(old.c_str());
+            fail(final_, "cannot move the earlier folder aside to replace it: " + why);
+        }
     }
     if (::rename(tmp_.c_str(), final_.c_str()) != 0) {
         const std::string why = errno_text();

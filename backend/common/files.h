@@ -67,7 +67,7 @@ public:
 
     // Moves the staging folder to `final_dir`. An existing final folder is an
     // error unless `replace_existing` (the caller has checked it may go): it
-    // is first renamed aside ("<staging>-old"), the new folder renamed into
+    // is first renamed aside (onto a free name made as above), the new one into
     // place, and only then the old one removed, so one of the two is always there.
     void commit(bool replace_existing);
 

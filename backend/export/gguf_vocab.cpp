@@ -89,6 +89,19 @@ constexpr const char* kLlama3Regex =
 constexpr const char* kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// The special-token ids (those inside the vocabulary; −1: none) and the BOS/EOS policy, for both writers.
+void add_special_tokens(io::GgufMetadata& kv, const data::Tokenizer& tok, int64_t unk, int64_t pad, int64_t vocab_size) {
+    const auto id_key = [&](const char* key, int64_t id) {
+        if (id >= 0 && id < vocab_size) kv.emplace_back(key, GgufValue::u32(static_cast<uint32_t>(id)));
+    };
+    id_key("tokenizer.ggml.bos_token_id", tok.bos_id());
+    id_key("tokenizer.ggml.eos_token_id", tok.eos_id());
+    id_key("tokenizer.ggml.unknown_token_id", unk);
+    id_key("tokenizer.ggml.padding_token_id", pad);
+    kv.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(tok.add_bos()));
+    kv.emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(tok.add_eos()));
+}
+
 bool is_type(const nlohmann::json& j, const char* type) {
     return j.is_object() && j.contains("type") && j["type"] == type;
 }
@@ -181,17 +194,10 @@ GgufVocab describe_bpe_vocabulary(const std::string& model_dir, const model::Lla
     kv.emplace_back("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
     kv.emplace_back("tokenizer.ggml.token_type", GgufValue::i32_array(types));
     kv.emplace_back("tokenizer.ggml.merges", GgufValue::string_array(merges));
-    auto id_key = [&](const char* key, int64_t id) {
-        if (id >= 0 && id < cfg.vocab_size) kv.emplace_back(key, GgufValue::u32(static_cast<uint32_t>(id)));
-    };
-    id_key("tokenizer.ggml.bos_token_id", tok->bos_id());
-    id_key("tokenizer.ggml.eos_token_id", tok->eos_id());
     const auto& tc = tok->config();
-    int64_t pad = cfg.pad_token_id ? *cfg.pad_token_id : tc.pad_token.empty() ? -1 : tok->token_to_id(tc.pad_token);
-    id_key("tokenizer.ggml.padding_token_id", pad);
-    // What the post-processor puts around a text (Llama 3: <|begin_of_text|>; Qwen: nothing).
-    kv.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(tok->add_bos()));
-    kv.emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(tok->add_eos()));
+    const int64_t pad = cfg.pad_token_id ? *cfg.pad_token_id : tc.pad_token.empty() ? -1 : tok->token_to_id(tc.pad_token);
+    // add_bos: what the post-processor puts before a text (Llama 3: <|begin_of_text|>; Qwen: nothing).
+    add_special_tokens(kv, *tok, /*unk=*/-1, pad, cfg.vocab_size);
     add_chat_templates(kv, dir);
     out.stop_tokens = stop_pieces(dir, tok->eos_id(), tokens);
     return out;
@@ -239,15 +245,7 @@ GgufVocab describe_spm_vocabulary(const std::string& model_dir, const model::Lla
     kv.emplace_back("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
     kv.emplace_back("tokenizer.ggml.scores", GgufValue::f32_array(scores));
     kv.emplace_back("tokenizer.ggml.token_type", GgufValue::i32_array(types));
-    auto id_key = [&](const char* key, int64_t id) {
-        if (id >= 0) kv.emplace_back(key, GgufValue::u32(static_cast<uint32_t>(id)));
-    };
-    id_key("tokenizer.ggml.bos_token_id", tok->bos_id());
-    id_key("tokenizer.ggml.eos_token_id", tok->eos_id());
-    id_key("tokenizer.ggml.unknown_token_id", tok->unk_id());
-    id_key("tokenizer.ggml.padding_token_id", cfg.pad_token_id ? *cfg.pad_token_id : tok->pad_id());
-    kv.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(tok->add_bos()));
-    kv.emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(tok->add_eos()));
+    add_special_tokens(kv, *tok, tok->unk_id(), cfg.pad_token_id ? *cfg.pad_token_id : tok->pad_id(), cfg.vocab_size);
     kv.emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::boolean(v.add_dummy_prefix));
     kv.emplace_back("tokenizer.ggml.remove_extra_whitespaces", GgufValue::boolean(v.remove_extra_whitespaces));
     add_chat_templates(kv, dir);

@@ -4,9 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/files.h"
+#include "data/tokenizer_config.h"
 #include "io/checkpoint_files.h"
 #include "model/llama_config.h"
 
@@ -14,39 +12,19 @@ namespace droplora::model {
 
 namespace {
 
-// tokenizer_config.json's special tokens are a string or {"content": …}.
-std::string token_text(const nlohmann::json& j, const char* key) {
-    if (!j.contains(key)) return "";
-    const auto& v = j[key];
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-    return "";
-}
-
+// The tokenizer files, and what data::read_tokenizer_config (the one reader of
+// tokenizer_config.json and chat_template.jinja) finds in them.
 void read_tokenizer_facts(const std::string& dir, ModelInfo& info) {
     namespace fs = std::filesystem;
     const fs::path d(dir);
     const bool json = fs::exists(d / "tokenizer.json"), spm = fs::exists(d / "tokenizer.model");
     info.tokenizer_files = json && spm ? "tokenizer.json + tokenizer.model" : json ? "tokenizer.json" : spm ? "tokenizer.model" : "";
     info.has_tokenizer = json || spm;
-    if (fs::exists(d / "chat_template.jinja")) info.chat_template = "chat_template.jinja";
-    const fs::path cfg_file = d / "tokenizer_config.json";
-    if (!fs::exists(cfg_file)) return;
-    // Facts for a person to read: a malformed file is reported by the tokenizer when it loads.
-    const auto j = nlohmann::json::parse(files::read_file(cfg_file.string(), 64u << 20), nullptr, false);
-    if (!j.is_object()) return;
-    info.bos_token = token_text(j, "bos_token");
-    info.eos_token = token_text(j, "eos_token");
-    info.pad_token = token_text(j, "pad_token");
-    if (!info.chat_template.empty() || !j.contains("chat_template")) return;
-    const auto& t = j["chat_template"];
-    if (t.is_string()) info.chat_template = "tokenizer_config.json";
-    if (t.is_array()) {
-        info.chat_template = "tokenizer_config.json (named:";
-        for (const auto& e : t)
-            if (e.is_object() && e.contains("name") && e["name"].is_string()) info.chat_template += " " + e["name"].get<std::string>();
-        info.chat_template += ")";
-    }
+    const data::TokenizerConfig tc = data::read_tokenizer_config(dir);
+    info.bos_token = tc.bos_token;
+    info.eos_token = tc.eos_token;
+    info.pad_token = tc.pad_token;
+    if (tc.has_chat_template()) info.chat_template = fs::path(tc.chat_template_source).filename().string();
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ struct ModelInfo {
     bool has_tokenizer = false;
     std::string bos_token, eos_token, pad_token;  // tokenizer_config.json's, "" when unset
     // Where the model's own chat template comes from: "chat_template.jinja",
-    // "tokenizer_config.json" (with the named templates after it), or "" for none.
+    // "tokenizer_config.json", or "" for none.
     std::string chat_template;
 };
 

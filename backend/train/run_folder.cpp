@@ -1,6 +1,7 @@
 #include "train/run_folder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -151,18 +152,38 @@ Checkpoint newest_good_checkpoint(const std::string& run_dir, std::vector<std::s
     return {};
 }
 
+namespace {
+
+// The final name a temporary of ours stands for, or "" when `name` is not one:
+// "<final>.tmp-<pid>" and "<final>.tmp-<pid>-<n>" (files::AtomicFile and
+// files::StagingFolder), and the "<final>.tmp" of earlier versions. Only such
+// names are ever removed as leftovers.
+std::string final_name_of_temp(const std::string& name) {
+    const std::size_t at = name.rfind(".tmp");
+    if (at == std::string::npos || at == 0) return "";
+    const std::string rest = name.substr(at + 4);
+    if (rest.empty()) return name.substr(0, at);
+    // "-<digits>" once or twice
+    std::size_t i = 0;
+    for (int part = 0; part < 2 && i < rest.size(); ++part) {
+        if (rest[i] != '-' || i + 1 >= rest.size() || !std::isdigit(static_cast<unsigned char>(rest[i + 1]))) return "";
+        ++i;
+        while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+    }
+    return i == rest.size() ? name.substr(0, at) : "";
+}
+
+}  // namespace
+
 std::vector<std::string> clean_leftovers(const std::string& run_dir) {
     std::vector<std::string> removed;
     std::error_code ec;
-    const auto is_temp = [](const std::string& name) {
-        return name.find(".tmp") != std::string::npos;
-    };
     const std::string root = checkpoints_dir(run_dir);
     if (stdfs::is_directory(root, ec)) {
         for (const auto& e : stdfs::directory_iterator(root, ec)) {
             const std::string name = e.path().filename().string();
             if (name.rfind("step-", 0) != 0 || !e.is_directory(ec)) continue;
-            if (is_temp(name) || stdfs::is_empty(e.path(), ec)) {
+            if (!final_name_of_temp(name).empty() || stdfs::is_empty(e.path(), ec)) {
                 stdfs::remove_all(e.path(), ec);
                 removed.push_back(e.path().string());
             }
@@ -170,14 +191,12 @@ std::vector<std::string> clean_leftovers(const std::string& run_dir) {
     }
     for (const auto& e : stdfs::directory_iterator(run_dir, ec)) {
         const std::string name = e.path().filename().string();
-        if (e.is_regular_file(ec) && name.find(".tmp-") != std::string::npos) {
+        const std::string final_name = final_name_of_temp(name);
+        if (final_name.empty()) continue;
+        if (e.is_regular_file(ec) && name.find(".tmp-") != std::string::npos) {  // an AtomicFile's (config.yaml.tmp-<pid>)
             stdfs::remove(e.path(), ec);
             removed.push_back(e.path().string());
-        }
-        // files::StagingFolder's "adapter.tmp-<pid>[-n][-old]" (and the ".tmp" of earlier versions).
-        const bool staged = name.find(".tmp-") != std::string::npos ||
-                            (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0);
-        if (e.is_directory(ec) && staged && name.rfind(kAdapter, 0) == 0) {
+        } else if (e.is_directory(ec) && final_name == kAdapter) {  // the final adapter's staging folder
             stdfs::remove_all(e.path(), ec);
             removed.push_back(e.path().string());
         }
