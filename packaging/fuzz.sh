@@ -71,6 +71,13 @@ for t in "${targets[@]}"; do
       -artifact_prefix="$findings/" "$corpus" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
     echo "fuzz: $t FAILED; the log is $log and the input is in $findings/:" >&2
     grep -E "^(fuzz finding|==[0-9]+==ERROR|SUMMARY)|runtime error" "$log" | head -5 >&2 || true
+    # The input itself, in hex, so that a finding on a machine whose files are gone (CI) can be replayed.
+    for f in "$findings"/*; do
+      [ -f "$f" ] || continue
+      echo "fuzz: $(basename "$f"), $(stat -c %s "$f") bytes, the first 1024 in hex:" >&2
+      od -An -tx1 -v -N 1024 "$f" | tr -d '\n' | tr -s ' ' >&2
+      echo >&2
+    done
     status=1
     continue
   fi

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "config/run_config.h"
 #include "test_support.h"
 
@@ -137,17 +138,58 @@ private slots:
         QVERIFY2(e.find('\n') == std::string::npos && e.find('\0') == std::string::npos, e.c_str());
     }
 
-    // Findings of the same target: yaml-cpp 0.7 never returns from these (a document that
-    // starts with ',' or is a block sequence followed by one); the parser refuses them first.
+    // Findings of the same target: yaml-cpp 0.7's LoadAll never returns from these (a token that
+    // cannot start a value at the top of a document); our walk over the documents stops there.
+    // The last three were found by CI's and a longer local run: a ',' after a multi-line plain
+    // scalar holding a '[' or a quote, which a scan of the text for flow brackets got wrong.
     void yaml_cpp_hangs_are_refused_before_parsing() {
-        for (const char* text : {",l: m\x01\x8c  ", ",", "# a comment\n ,a: b", "---\n,a", "- a\n - b\n,", "model: m\n---\n- x\n,"}) {
+        const std::vector<std::pair<const char*, const char*>> cases = {
+            {",l: m  ", "run.yaml:1: malformed YAML: ',' outside [ ] or { } (column 1)"},
+            {",", "run.yaml:1: malformed YAML: ',' outside [ ] or { } (column 1)"},
+            {"# a comment\n ,a: b", "run.yaml:2: malformed YAML: ',' outside [ ] or { } (column 2)"},
+            {"---\n,a", "run.yaml:2: malformed YAML: ',' outside [ ] or { } (column 1)"},
+            {"- a\n - b\n,", "run.yaml:"},
+            {"model: m\n---\n- x\n,", "run.yaml:3: a second YAML document"},
+            {"-mm[nl\n---\n \n---\n, n: traindevic", "run.yaml:5: malformed YAML: ',' outside [ ] or { } (column 1)"},
+            {"m\n\nm\n'\n#: d.\n,a i#t;A. &m\n", "run.yaml:6: malformed YAML: ',' outside [ ] or { } (column 1)"},
+            {"-outpmm[nl\n---\n \n---\n n: train.rsonlnl\n---\n ,---\n  v= \n---4", "run.yaml:5: a second YAML document"},
+            {"&a,b", "run.yaml:1: malformed YAML: ',' outside [ ] or { } (column 3)"},
+        };
+        for (const auto& [text, expected] : cases) {
             const std::string e = error_of([&] { cfg::parse_run_config(text, "run.yaml"); });
-            QVERIFY2(e.rfind("run.yaml:", 0) == 0, e.c_str());
-            QVERIFY2(e.find("outside [ ] or { }") != std::string::npos || e.find("got a list") != std::string::npos, e.c_str());
+            QVERIFY2(e.rfind(expected, 0) == 0, (droplora::escape_control_chars(text) + " -> " + e).c_str());
         }
         // A ',' inside a mapping or a flow list is yaml-cpp's to judge, as before.
         const std::string e = error_of([] { cfg::parse_run_config("model: m\n, x: y\n", "run.yaml"); });
         QVERIFY2(e.find("malformed YAML") != std::string::npos, e.c_str());
+    }
+
+    // Also found by that target (on CI, not here: coverage feedback differs between machines): yaml-cpp
+    // reads a NUL as a blank, so "\0," hangs it like ",". YAML text has no control characters but tab, LF
+    // and CR, and is UTF-8 here; anything else is refused with its line and byte before yaml-cpp sees it.
+    void control_characters_and_bad_utf8_are_refused() {
+        struct Case {
+            std::string text;
+            const char* expected;
+        };
+        const std::vector<Case> cases = {
+            {std::string("\0\0\0,mmo", 7), "run.yaml:1: control character 0x00 (byte 0)"},
+            {std::string("\0,m", 3), "run.yaml:1: control character 0x00 (byte 0)"},
+            {"model: m\ndata: {train: t.jsonl}\n\x01", "run.yaml:3: control character 0x01 (byte 32)"},
+            {"model: m\x7f\n", "run.yaml:1: control character 0x7F (byte 8)"},
+            {",l: m\x01\x8c  ", "run.yaml:1: not UTF-8 text (byte 6)"},
+            {"model: m\n# caf\xe9\n", "run.yaml:2: not UTF-8 text (byte 14)"},
+            {std::string("m\0o\0d\0", 6), "run.yaml:1: control character 0x00 (byte 1)"},  // UTF-16
+        };
+        for (const auto& c : cases) {
+            const std::string e = error_of([&] { cfg::parse_run_config(c.text, "run.yaml"); });
+            QVERIFY2(e.rfind(c.expected, 0) == 0, e.c_str());
+            QVERIFY2(e.find('\n') == std::string::npos, e.c_str());
+        }
+        // Tab, CR LF, a BOM and UTF-8 beyond ASCII are text.
+        const RunConfig c = cfg::parse_run_config("\xef\xbb\xbfmodel: m\r\ndata:\t{train: t.jsonl}\r\n# caf\xc3\xa9\r\n", "run.yaml");
+        QCOMPARE(c.model, std::string("m"));
+        QCOMPARE(c.data.train, std::string("t.jsonl"));
     }
 
     void defaults() {

@@ -153,12 +153,24 @@ class TestGguf : public QObject {
         return a;
     }
 
-    void train_run(const std::string& name, const std::string& adapter_yaml) {
+    // A DropLoRA run on the demo base (the demo's task), or on `model` with short rows its
+    // 128-position fixtures hold.
+    void train_run(const std::string& name, const std::string& adapter_yaml, const std::string& model = "") {
+        std::string data = std::string("  train: ") + DROPLORA_SOURCE_DIR + "/resources/datasets/extract-year-train.jsonl\n" +
+                           "  val: " + DROPLORA_SOURCE_DIR + "/resources/datasets/extract-year-test.jsonl\n";
+        if (!model.empty()) {
+            std::ofstream rows(dir_ + "/" + name + "-rows.jsonl");
+            const char* words[] = {"red", "green", "blue", "north", "south", "seven", "river", "stone"};
+            for (int i = 0; i < 32; ++i)
+                rows << "{\"instruction\": \"Say the word twice.\", \"input\": \"" << words[i % 8] << "\", \"output\": \""
+                     << words[i % 8] << " " << words[i % 8] << "\"}\n";
+            data = "  train: " + dir_ + "/" + name + "-rows.jsonl\n  val_fraction: 0.25\n  template: plain\n  max_seq_len: 128\n";
+        } else {
+            data += "  template: alpaca\n  max_seq_len: 96\n";
+        }
         std::ofstream(dir_ + "/" + name + ".yaml")
-            << "model: " << demo_base() << "\n"
-            << "data:\n  train: " << DROPLORA_SOURCE_DIR << "/resources/datasets/extract-year-train.jsonl\n"
-            << "  val: " << DROPLORA_SOURCE_DIR << "/resources/datasets/extract-year-test.jsonl\n"
-            << "  template: alpaca\n  max_seq_len: 96\n"
+            << "model: " << (model.empty() ? demo_base() : model) << "\n"
+            << "data:\n" << data
             << "adapter:\n" << adapter_yaml
             << "  targets: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]\n"
             << "train:\n  max_steps: 16\n  batch_size: 4\n  lr: 0.01\n  warmup_steps: 1\n"
@@ -421,7 +433,7 @@ private slots:
     void random_fixtures_take_the_same_path() {
         if (!need_llama()) return;
         std::vector<std::string> models;
-        for (const char* m : {"tiny-llama-gqa", "tiny-llama-tied", "tiny-llama3", "tiny-mistral"})
+        for (const char* m : {"tiny-llama-gqa", "tiny-llama-tied", "tiny-llama3", "tiny-mistral", "tiny-qwen2", "tiny-qwen3"})
             models.push_back(data_path(std::string("models/") + m));
         models.push_back(make_head_dim_fixture());
         const std::string sample = droplora::testing::read_file(data_path("texts/sample.txt"));
@@ -446,6 +458,53 @@ private slots:
         QCOMPARE(h->at("llama.attention.key_length").as_int("k"), int64_t{16});
         auto l3 = io::GgufFile::open(dir_ + "/fx-tiny-llama3/model.gguf");
         QVERIFY(l3->find_tensor("rope_freqs.weight") != nullptr);
+        // Qwen2 (q/k/v biases) and Qwen3 (q/k norms, head_dim 32 ≠ 48/4) as llama.cpp's own architectures.
+        auto q2 = io::GgufFile::open(dir_ + "/fx-tiny-qwen2/model.gguf");
+        QCOMPARE(q2->at("general.architecture").as_string("a"), std::string("qwen2"));
+        QVERIFY(q2->find_tensor("blk.1.attn_k.bias") != nullptr && q2->find_tensor("blk.1.attn_output.bias") == nullptr);
+        auto q3 = io::GgufFile::open(dir_ + "/fx-tiny-qwen3/model.gguf");
+        QCOMPARE(q3->at("general.architecture").as_string("a"), std::string("qwen3"));
+        QCOMPARE(q3->at("qwen3.attention.key_length").as_int("k"), int64_t{32});
+        QVERIFY(q3->find_tensor("blk.0.attn_q_norm.weight") != nullptr && q3->find_tensor("blk.0.attn_k_norm.weight") != nullptr);
+    }
+
+    // A DropLoRA run on each Qwen fixture: its GGUF adapter over the f32 base, and the merged
+    // model, answer in llama.cpp as our engine answers with the run's PEFT adapter.
+    void qwen_runs_answer_as_our_engine() {
+        if (!need_llama()) return;
+        const std::string sample = droplora::testing::read_file(data_path("texts/sample.txt"));
+        for (const char* fixture : {"tiny-qwen2", "tiny-qwen3"}) {
+            const std::string m = data_path(std::string("models/") + fixture), run = dir_ + "/run-" + fixture;
+            train_run("run-" + std::string(fixture),
+                      "  method: droplora\n  rank: 4\n  alpha: 8\n  drop_rate: 0.25\n  mask: step\n", m);
+            export_cli({"--run", q(run), "--format", "peft", "--out", q(run + "-peft")});
+            export_cli({"--run", q(run), "--format", "gguf-lora", "--out", q(run + "-lora")});
+            export_cli({"--run", q(run), "--format", "gguf", "--gguf-type", "f32", "--out", q(run + "-f32")});
+            export_cli({"--model", q(m), "--format", "gguf", "--gguf-type", "f32", "--out", q(run + "-base")});
+            auto tok = data::Tokenizer::load(m);
+            auto net = model::load_llama(m);
+            adapters::load_peft_adapter(*net, run + "-peft");
+            auto ids = tok->encode_with_specials(sample);
+            ids.resize(std::min<size_t>(ids.size(), 100));
+            const std::vector<std::vector<int64_t>> prompts = {{ids.begin(), ids.begin() + 20}, {ids.begin(), ids.begin() + 40}};
+            const Reference ref = reference(*net, *tok, prompts, {ids}, 8);
+            for (const auto& [gguf, lora] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+                     {run + "-base/model.gguf", {run + "-lora/adapter.gguf"}}, {run + "-f32/model.gguf", {}}}) {
+                std::string error;
+                auto a = compare(gguf, lora, ref, prompts, {ids}, 8, 120, &error);
+                QVERIFY2(a.has_value(), error.c_str());
+                qInfo("%s %s: greedy %d/%d equal; mean log-prob relative difference %.2e", fixture,
+                      lora.empty() ? "merged f32" : "f32 base + GGUF adapter", a->greedy_equal, a->greedy_total, a->worst_rel);
+                QVERIFY2(a->worst_rel <= 1e-5, gguf.c_str());  // f32 on both sides
+                QVERIFY2(a->greedy_equal == a->greedy_total, gguf.c_str());
+            }
+            // The base alone is ten times the tolerance away or more: the comparison above sees the adapter.
+            std::string error;
+            auto base = compare(run + "-base/model.gguf", {}, ref, prompts, {ids}, 8, 120, &error);
+            QVERIFY2(base.has_value(), error.c_str());
+            qInfo("%s base without the adapter: mean log-prob relative difference %.2e", fixture, base->worst_rel);
+            QVERIFY2(base->worst_rel > 1e-4, fixture);
+        }
     }
 };
 

@@ -1,5 +1,7 @@
 #include "config/run_config.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/text.h"
+#include "io/strict_json.h"
 
 namespace droplora::config {
 
@@ -486,92 +489,102 @@ const std::vector<std::string>& known_keys() {
     return keys;
 }
 
-// yaml-cpp 0.7 (Debian 12's) never returns from LoadAll when a ',' stands
-// where a block-context token should start: a document that starts with ','
-// (",a"), a block sequence followed by one ("- a\n,"), an anchor cut by one
-// ("&a,b"); found by tests/fuzz/fuzz_yaml_run_file.cpp. In block context a ','
-// can only be inside a plain or quoted scalar, so a ',' that starts a word, or
-// one inside an anchor, alias or tag, is refused here before yaml-cpp sees it.
-// A block-sequence root is refused too: a run file's root is a mapping.
 namespace {
 
-void refuse_what_yaml_cpp_hangs_on(const std::string& text, const std::string& where) {
-    int flow = 0;  // open [ and { outside quotes
-    int line0 = 0;
-    bool doc_start = true;
-    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    for (std::size_t i = 0; i < text.size();) {
-        const char c = text[i];
-        if (c == '\n') {
-            ++line0;
-            ++i;
-            continue;
+// YAML text is printable Unicode (YAML 1.2, section 5.1): of the C0 controls only tab, LF and CR.
+// yaml-cpp 0.7 takes a NUL for a blank, so "\0," hangs it as ",": refused with everything else that
+// cannot be in a run file (a UTF-16 file, a binary file picked by mistake).
+void refuse_what_is_not_yaml_text(const std::string& text, const std::string& where) {
+    const auto line_of = [&](std::size_t at) { return static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')); };
+    std::size_t bad = 0;
+    if (!io::strict::valid_utf8(text, &bad))
+        fail(at_line(where, line_of(bad)),
+             "not UTF-8 text (byte " + std::to_string(bad) + "); save the run file as UTF-8");
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02X", c);
+            fail(at_line(where, line_of(i)), std::string("control character ") + hex + " (byte " + std::to_string(i) +
+                                                 "); a run file is text, and YAML allows no control characters but tab and line breaks");
         }
-        if (blank(c)) {
-            ++i;
-            continue;
-        }
-        const bool line_start = i == 0 || text.find_last_not_of(" \t\r", i - 1) == std::string::npos ||
-                                text[text.find_last_not_of(" \t\r", i - 1)] == '\n';
-        if (c == '#' && (i == 0 || blank(text[i - 1]))) {  // a comment, to the end of the line
-            i = text.find('\n', i);
-            if (i == std::string::npos) break;
-            continue;
-        }
-        if (line_start && flow == 0 && text.compare(i, 3, "---") == 0 && (i + 3 == text.size() || blank(text[i + 3]))) {
-            doc_start = true;
-            i += 3;
-            continue;
-        }
-        if (line_start && flow == 0 && c == '%' && doc_start) {  // a directive
-            i = text.find('\n', i);
-            if (i == std::string::npos) break;
-            continue;
-        }
-        if (c == '"' || c == '\'') {  // a quoted scalar, maybe over several lines
-            std::size_t k = i + 1;
-            while (k < text.size() && text[k] != c) {
-                if (text[k] == '\n') ++line0;
-                k += (c == '"' && text[k] == '\\') ? 2 : 1;
-            }
-            i = k + 1;
-            doc_start = false;
-            continue;
-        }
-        // One word: up to the next blank (a plain scalar, an indicator, an anchor, …).
-        std::size_t end = i;
-        while (end < text.size() && !blank(text[end])) ++end;
-        const std::string_view word(text.data() + i, end - i);
-        if (flow == 0) {
-            if (word[0] == ',') fail(at_line(where, line0), "malformed YAML: ',' outside [ ] or { }");
-            if ((word[0] == '&' || word[0] == '*' || word[0] == '!') && word.find(',') != std::string_view::npos)
-                fail(at_line(where, line0), "malformed YAML: ',' in an anchor, alias or tag");
-            if (doc_start && word == "-") fail(at_line(where, line0), "expected a mapping of keys (model, data, ...), got a list");
-        }
-        for (char w : word) {
-            if (w == '[' || w == '{') ++flow;
-            if ((w == ']' || w == '}') && flow > 0) --flow;
-        }
-        if (word != "---") doc_start = false;
-        i = end;
     }
+}
+
+// yaml-cpp 0.7 (Debian 12's) never returns from LoadAll when a token cannot start a value at the top of
+// a document (",", "&a,b", "x\n---\n- y\n,"; found by tests/fuzz/fuzz_yaml_run_file.cpp): the document
+// parser reports a null without consuming the token, and LoadAll asks for the next document forever,
+// holding more memory each time (fixed upstream after 0.7, yaml-cpp pull request 1319). So the documents
+// are walked here with yaml-cpp's event parser, which builds no nodes, and the walk stops when a document
+// starts at the very token the one before it started at. That test is exact: a document that consumes
+// any token moves the next one's start forward.
+class DocumentWalk : public YAML::EventHandler {
+public:
+    YAML::Mark start;      // the document's first token
+    YAML::Mark root_mark;  // its root value
+    bool empty = true;     // the root is null (a document of only comments, or nothing)
+
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, true); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark, false);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark, false);
+        ++depth_;
+    }
+    void OnSequenceEnd() override { --depth_; }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark, false);
+        ++depth_;
+    }
+    void OnMapEnd() override { --depth_; }
+
+private:
+    void node(const YAML::Mark& mark, bool null) {
+        if (depth_ != 0 || seen_root_) return;
+        seen_root_ = true;
+        root_mark = mark;
+        empty = null;
+    }
+    int depth_ = 0;
+    bool seen_root_ = false;
+};
+
+// The run file's one document (a null node when it has none). A second document that is not empty is an
+// error: YAML::Load would silently ignore it.
+YAML::Node load_one_document(const std::string& text, const std::string& where) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    int previous_start = -1;
+    for (int index = 0;; ++index) {
+        DocumentWalk doc;
+        if (!parser.HandleNextDocument(doc)) break;
+        if (doc.start.pos == previous_start) {
+            const std::size_t at = static_cast<std::size_t>(doc.start.pos);
+            const std::string token = at < text.size() ? text.substr(at, 1) : std::string("the end");
+            const std::string column = " (column " + std::to_string(doc.start.column + 1) + ")";
+            fail(at_line(where, doc.start.line),
+                 token == "," ? "malformed YAML: ',' outside [ ] or { }" + column
+                              : "malformed YAML: " + quoted(token) + " cannot start a value here" + column);
+        }
+        previous_start = doc.start.pos;
+        if (index > 0 && !doc.empty)
+            fail(at_line(where, doc.root_mark.line),
+                 "a second YAML document (after '---'): a run file holds one mapping; merge the two or use two files");
+    }
+    return YAML::Load(text);  // the first document, parsed again into nodes (a run file is small)
 }
 
 }  // namespace
 
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& where, const std::string& base_dir) {
-    refuse_what_yaml_cpp_hangs_on(yaml_text, where);
+    refuse_what_is_not_yaml_text(yaml_text, where);
     YAML::Node root;
     try {
-        // LoadAll, not Load: Load silently ignores everything after a second '---'
-        // (an empty document there ignores nothing and is allowed).
-        const std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
-        for (std::size_t i = 1; i < docs.size(); ++i) {
-            if (docs[i].IsNull()) continue;
-            fail(at_line(where, docs[i].Mark().line),
-                 "a second YAML document (after '---'): a run file holds one mapping; merge the two or use two files");
-        }
-        if (!docs.empty()) root = docs[0];
+        root = load_one_document(yaml_text, where);
     } catch (const YAML::ParserException& e) {
         // yaml-cpp quotes the offending character raw (a newline, a NUL): escaped, the message stays one line.
         fail(at_line(where, e.mark.line), "malformed YAML: " + escape_control_chars(e.msg, false, 200));

@@ -205,13 +205,13 @@ GgufExportReport write_and_verify(const std::string& out_dir, const std::string&
 GgufExportReport export_model(const model::LlamaModelImpl& net, const std::string& model_dir, const std::string& name,
                               const std::string& out_dir, const GgufExportOptions& options, const GgufLog& say) {
     const std::string where = (fs::path(model_dir) / "config.json").string();
-    gguf_architecture(net.config(), where);
+    const std::string arch = gguf_architecture(net.config(), where);
     if (options.type != GgmlType::F32 && options.type != GgmlType::F16 && options.type != GgmlType::BF16 &&
         options.type != GgmlType::Q8_0)
         fail("--gguf-type", std::string("cannot write ") + io::ggml_type_name(options.type) + " (f32, f16, bf16 or q8_0)");
     const GgufVocab vocab = describe_vocabulary(model_dir, net.config());
     io::GgufMetadata kv;
-    add_llama_hparams(kv, net.config(), name, llama_file_type(options.type));
+    add_model_hparams(kv, net.config(), arch, name, llama_file_type(options.type));
     kv.insert(kv.end(), vocab.kv.begin(), vocab.kv.end());
     int64_t fallbacks = 0;
     const auto planned = plan_model(net, options.type, &fallbacks, where);

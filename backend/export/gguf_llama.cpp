@@ -10,15 +10,40 @@ namespace droplora::exports {
 
 using io::GgufValue;
 
+namespace {
+
+// llama.cpp's `llama` architecture rotates adjacent pairs; `qwen2` and `qwen3` rotate halves (NEOX), as
+// Hugging Face does, so only `llama` needs the q/k row permutation.
+bool is_llama_architecture(const model::LlamaConfig& cfg) {
+    return cfg.architecture == "LlamaForCausalLM" || cfg.architecture == "MistralForCausalLM";
+}
+
+}  // namespace
+
 std::string gguf_architecture(const model::LlamaConfig& cfg, const std::string& where) {
-    if (cfg.architecture != "LlamaForCausalLM" && cfg.architecture != "MistralForCausalLM")
-        fail(where, "architecture " + cfg.architecture + " has no GGUF export (llama.cpp's llama architecture "
-                    "covers LlamaForCausalLM and MistralForCausalLM)");
-    // The converter would write these as optional tensors; their llama.cpp path is not verified here.
-    if (cfg.attention_bias) fail(where, "attention_bias: GGUF export of LLaMA models with attention biases is not supported");
-    if (cfg.mlp_bias) fail(where, "mlp_bias: GGUF export of LLaMA models with MLP biases is not supported");
     if (cfg.head_dim % 2 != 0) fail(where, "head_dim " + std::to_string(cfg.head_dim) + " is odd; rope needs pairs");
-    return "llama";
+    if (cfg.mlp_bias) fail(where, "mlp_bias: llama.cpp's llama, qwen2 and qwen3 architectures have no MLP biases");
+    if (is_llama_architecture(cfg)) {
+        // The converter would write these as optional tensors; their llama.cpp path is not verified here.
+        if (cfg.attention_bias)
+            fail(where, "attention_bias: GGUF export of LLaMA models with attention biases is not supported");
+        return "llama";
+    }
+    if (cfg.architecture == "Qwen2ForCausalLM") {
+        // llama.cpp's qwen2 loads q/k/v biases as required tensors and has none on o_proj.
+        if (!cfg.qkv_bias || cfg.o_bias)
+            fail(where, "Qwen2ForCausalLM: llama.cpp's qwen2 architecture needs q/k/v biases and no o_proj bias");
+        return "qwen2";
+    }
+    if (cfg.architecture == "Qwen3ForCausalLM") {
+        if (cfg.qkv_bias || cfg.o_bias)
+            fail(where, "attention_bias: llama.cpp's qwen3 architecture has no attention biases");
+        if (!cfg.qk_norm) fail(where, "Qwen3ForCausalLM without q/k norms has no llama.cpp architecture");
+        return "qwen3";
+    }
+    fail(where, "architecture " + cfg.architecture +
+                    " has no GGUF export (llama.cpp's llama architecture covers LlamaForCausalLM and "
+                    "MistralForCausalLM, its qwen2 and qwen3 Qwen2ForCausalLM and Qwen3ForCausalLM)");
 }
 
 namespace {
@@ -45,9 +70,11 @@ std::string gguf_tensor_name(const std::string& hf_name, const std::string& wher
     if (hf_name == "model.norm.weight") return "output_norm.weight";
     if (hf_name == "lm_head.weight") return "output.weight";
     static const std::regex norm(R"(model\.layers\.(\d+)\.(input_layernorm|post_attention_layernorm)\.weight)");
+    static const std::regex qk_norm(R"(model\.layers\.(\d+)\.self_attn\.(q|k)_norm\.weight)");  // Qwen3
     std::smatch m;
     if (std::regex_match(hf_name, m, norm))
         return "blk." + std::string(m[1]) + (m[2] == "input_layernorm" ? ".attn_norm.weight" : ".ffn_norm.weight");
+    if (std::regex_match(hf_name, m, qk_norm)) return "blk." + std::string(m[1]) + ".attn_" + std::string(m[2]) + "_norm.weight";
     for (const char* suffix : {".weight", ".bias"}) {
         const std::string s = suffix;
         if (hf_name.size() > s.size() && hf_name.compare(hf_name.size() - s.size(), s.size(), s) == 0)
@@ -57,6 +84,7 @@ std::string gguf_tensor_name(const std::string& hf_name, const std::string& wher
 }
 
 std::vector<int64_t> gguf_row_order(const std::string& hf_name, const model::LlamaConfig& cfg) {
+    if (!is_llama_architecture(cfg)) return {};
     int64_t heads = 0;
     if (hf_name.find("self_attn.q_proj") != std::string::npos) heads = cfg.num_attention_heads;
     if (hf_name.find("self_attn.k_proj") != std::string::npos) heads = cfg.num_key_value_heads;
@@ -80,10 +108,11 @@ std::vector<float> reorder_rows(const std::vector<float>& in, int64_t cols, cons
     return out;
 }
 
-void add_llama_hparams(io::GgufMetadata& kv, const model::LlamaConfig& cfg, const std::string& name, int file_type) {
-    const std::string a = "llama.";
+void add_model_hparams(io::GgufMetadata& kv, const model::LlamaConfig& cfg, const std::string& arch,
+                       const std::string& name, int file_type) {
+    const std::string a = arch + ".";
     auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
-    kv.emplace_back("general.architecture", GgufValue::string("llama"));
+    kv.emplace_back("general.architecture", GgufValue::string(arch));
     kv.emplace_back("general.name", GgufValue::string(name));
     if (file_type >= 0) kv.emplace_back("general.file_type", u32(file_type));
     kv.emplace_back("general.quantization_version", u32(2));  // GGML_QNT_VERSION

@@ -15,13 +15,15 @@
 
 namespace droplora::exports {
 
-// "llama" for LlamaForCausalLM / MistralForCausalLM; Error (naming `where`)
-// for a configuration llama.cpp's llama architecture cannot express.
+// llama.cpp's architecture: "llama" for LlamaForCausalLM / MistralForCausalLM,
+// "qwen2" for Qwen2ForCausalLM (q/k/v biases), "qwen3" for Qwen3ForCausalLM
+// (q/k norms); Error (naming `where`) for a configuration none of them expresses.
 std::string gguf_architecture(const model::LlamaConfig& cfg, const std::string& where);
 
 // "model.layers.3.self_attn.q_proj" → "blk.3.attn_q"; Error for anything else.
 std::string gguf_module_name(const std::string& hf_module, const std::string& where);
 // "model.layers.3.input_layernorm.weight" → "blk.3.attn_norm.weight",
+// "model.layers.3.self_attn.q_norm.weight" → "blk.3.attn_q_norm.weight" (Qwen3),
 // "model.embed_tokens.weight" → "token_embd.weight", "lm_head.weight" → "output.weight", ...
 std::string gguf_tensor_name(const std::string& hf_name, const std::string& where);
 
@@ -30,14 +32,17 @@ std::string gguf_tensor_name(const std::string& hf_name, const std::string& wher
 // therefore reorders the rows of q_proj (per query head) and k_proj (per kv
 // head), weights and biases alike: destination row h·d + 2j + t takes source
 // row h·d + t·d/2 + j. Returns, for each destination row, its source row; empty
-// when the tensor (an HF name or module) keeps its order.
+// when the tensor (an HF name or module) keeps its order, and always for qwen2
+// and qwen3, whose rope (NEOX) rotates halves as Hugging Face does.
 std::vector<int64_t> gguf_row_order(const std::string& hf_name, const model::LlamaConfig& cfg);
 // rows × cols floats, row-major; out[r] = in[order[r]]. Empty order = copy.
 std::vector<float> reorder_rows(const std::vector<float>& in, int64_t cols, const std::vector<int64_t>& order);
 
-// general.* (architecture, name) and llama.* hyper-parameters. `file_type` is
-// llama.cpp's LLAMA_FTYPE (0 f32, 1 f16, 7 q8_0, 32 bf16) or -1 to leave it out.
-void add_llama_hparams(io::GgufMetadata& kv, const model::LlamaConfig& cfg, const std::string& name, int file_type);
+// general.* (architecture, name) and the `arch`.* hyper-parameters (arch from
+// gguf_architecture). `file_type` is llama.cpp's LLAMA_FTYPE (0 f32, 1 f16,
+// 7 q8_0, 32 bf16) or -1 to leave it out.
+void add_model_hparams(io::GgufMetadata& kv, const model::LlamaConfig& cfg, const std::string& arch,
+                       const std::string& name, int file_type);
 
 // llama3 rope scaling travels as a tensor of per-frequency divisors
 // ("rope_freqs.weight", [head_dim/2]); empty for other rope types.
