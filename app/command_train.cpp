@@ -3,11 +3,13 @@
 // checkpoint; a second Ctrl-C exits at once.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
 #include "cli_args.h"
 #include "commands.h"
+#include "launch_workers.h"
 #include "common/error.h"
 #include "common/install_paths.h"
 #include "config/run_config.h"
@@ -41,13 +43,16 @@ std::string clock_text(double s) {
 // Prints progress for people (a bar on a terminal, plain lines otherwise).
 class ConsoleObserver : public train::Observer {
 public:
-    explicit ConsoleObserver(bool quiet) : tty_(isatty(STDOUT_FILENO)), quiet_(quiet) {}
+    // `silent`: a data-parallel worker other than rank 0, whose errors alone are worth showing (on stderr).
+    ConsoleObserver(bool quiet, bool silent) : tty_(isatty(STDOUT_FILENO)), quiet_(quiet || silent), silent_(silent) {}
 
     void on_log(const std::string& line) override {
+        if (silent_) return;
         clear_bar();
         std::cout << line << std::endl;
     }
     void on_started(int64_t max_steps, int64_t start_step) override {
+        if (silent_) return;
         std::cout << "training " << max_steps << " steps" << (start_step ? " from step " + std::to_string(start_step) : "")
                   << std::endl;
     }
@@ -69,12 +74,14 @@ public:
         }
     }
     void on_eval(const train::EvalMetrics& m) override {
+        if (silent_) return;
         clear_bar();
         std::printf("eval @ step %lld: loss %.4f  perplexity %.2f  (%lld tokens)\n", static_cast<long long>(m.step),
                     m.loss, m.perplexity, static_cast<long long>(m.tokens));
         std::fflush(stdout);
     }
     void on_finished(train::RunOutcome outcome, const std::string& message) override {
+        if (silent_) return;
         clear_bar();
         if (outcome == train::RunOutcome::Finished) std::cout << "finished" << std::endl;
         if (outcome == train::RunOutcome::Cancelled) std::cout << "stopped" << std::endl;
@@ -88,6 +95,7 @@ private:
     }
     bool tty_;
     bool quiet_;
+    bool silent_;
     bool bar_shown_ = false;
 };
 
@@ -95,8 +103,8 @@ private:
 
 int run_train(const CommandArgs& argv) {
     if (wants_help(argv)) {
-        std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--quiet]\n"
-                     "       droplora train --resume RUN_DIR [--set train.lr=VALUE ...] [--quiet]\n"
+        std::cout << "usage: droplora train --config RUN.yaml [--set key=value ...] [--nproc-per-node N] [--quiet]\n"
+                     "       droplora train --resume RUN_DIR [--set train.lr=VALUE ...] [--nproc-per-node N] [--quiet]\n"
                      "\n"
                      "Trains as RUN.yaml says (keys: docs/run-config.md); --set overrides one dotted key,\n"
                      "e.g. --set train.lr=1e-4 --set adapter.targets=[q_proj,v_proj].\n"
@@ -104,10 +112,30 @@ int run_train(const CommandArgs& argv) {
                      "config.yaml); with --resume, --set may change only train.lr, train.schedule,\n"
                      "train.warmup_steps, train.max_grad_norm and train.stop_on_divergence (recorded in metrics.jsonl).\n"
                      "The run folder (output:) receives config.yaml, metrics.jsonl, checkpoints/ and adapter/.\n"
-                     "Ctrl-C stops after the current step and writes a checkpoint.\n";
+                     "Ctrl-C stops after the current step and writes a checkpoint.\n"
+                     "--nproc-per-node N trains data-parallel in N processes on this machine (one per GPU; on the\n"
+                     "CPU they share the cores); a step's batch is batch_size x grad_accum x N. Under torchrun\n"
+                     "(torchrun --no-python ... droplora train --config RUN.yaml) each process joins from its\n"
+                     "environment. See docs/distributed.md.\n";
         return 0;
     }
-    Args args(argv, {"config", "resume"}, {"quiet"}, {"set"});
+    Args args(argv, {"config", "resume", "nproc-per-node"}, {"quiet"}, {"set"});
+    if (args.has("nproc-per-node")) {
+        const long long n = args.get_int("nproc-per-node", 1);
+        if (n < 1 || n > 256) fail("--nproc-per-node", std::to_string(n) + " is not a process count in [1, 256]");
+        if (n > 1) {
+            std::vector<std::string> worker_args;
+            for (size_t i = 0; i < argv.size(); ++i) {
+                if (argv[i] == "--nproc-per-node") {
+                    ++i;
+                    continue;
+                }
+                if (argv[i].rfind("--nproc-per-node=", 0) == 0) continue;
+                worker_args.push_back(argv[i]);
+            }
+            return launch_local_workers(static_cast<int>(n), worker_args);
+        }
+    }
     config::RunConfig cfg;
     const std::string resume = args.get("resume");
     if (!resume.empty() && args.has("config"))
@@ -128,11 +156,14 @@ int run_train(const CommandArgs& argv) {
     g_control = &control;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
-    ConsoleObserver observer(args.has("quiet"));
+    const char* rank_env = std::getenv("RANK");
+    const bool rank0 = rank_env == nullptr || std::string(rank_env) == "0";
+    ConsoleObserver observer(args.has("quiet"), !rank0);
     const auto result = train::run_training(cfg, observer, control, resume,
                                             resume.empty() ? std::vector<std::string>{} : args.all("set"));
     g_control = nullptr;
     if (result.outcome == train::RunOutcome::Failed) throw Error(result.message);
+    if (!rank0) return result.outcome == train::RunOutcome::Finished ? 0 : 130;
     std::cout << "run folder: " << result.run_dir << "\n";
     if (!result.last_checkpoint.empty()) std::cout << "last checkpoint: " << result.last_checkpoint << "\n";
     return result.outcome == train::RunOutcome::Finished ? 0 : 130;

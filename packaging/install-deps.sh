@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev  # libgloo-dev: the Gloo headers c10d includes (train/distributed.cpp)
   qt6-base-dev libqcustomplot-dev libgl-dev
   libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   libpcre2-dev libicu-dev

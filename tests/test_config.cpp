@@ -71,13 +71,15 @@ std::vector<std::pair<std::string, std::string>> flatten(const RunConfig& c) {
         {"train.log_every", std::to_string(c.train.log_every)},
         {"train.gradient_checkpointing", flag(c.train.gradient_checkpointing)},
         {"train.stop_on_divergence", flag(c.train.stop_on_divergence)},
+        {"distributed.backend", c.distributed.backend},
+        {"distributed.timeout_s", std::to_string(c.distributed.timeout_s)},
         {"device", c.device},
         {"precision", c.precision},
         {"output", c.output},
     };
 }
 
-constexpr int kFieldCount = 37;  // 1 model + 8 data + 9 adapter + 16 train + device, precision, output
+constexpr int kFieldCount = 39;  // 1 model + 8 data + 9 adapter + 16 train + 2 distributed + device, precision, output
 
 // Every field different from its default, with values that stress the writer: characters YAML treats
 // specially, a string that reads as null when plain, doubles without a short decimal form.
@@ -117,6 +119,8 @@ RunConfig every_field_changed() {
     c.train.log_every = 1000000;
     c.train.gradient_checkpointing = true;
     c.train.stop_on_divergence = true;
+    c.distributed.backend = "nccl";
+    c.distributed.timeout_s = 5;
     c.device = "cuda:12";
     c.precision = "bf16";
     c.output = "-runs/out:";

@@ -60,6 +60,9 @@ public:
     // step mode: draws this optimizer step's mask (call once per step, before
     // the first micro-batch). Uses the global torch RNG, so runs are seeded.
     void resample_step_mask();
+    // step mode: this step's mask ([r], already divided by keep; undefined in
+    // other modes), so that data-parallel ranks can share rank 0's draw in place.
+    torch::Tensor step_mask() const { return step_mask_; }
     // The mask the last forward used, per channel ([r], float; token mode: the
     // mean over tokens), and how many forwards have been accumulated since the
     // last take; resets the accumulator. For keep-frequency statistics.

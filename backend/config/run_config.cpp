@@ -80,13 +80,15 @@ std::vector<Field> fields_of(RunConfig& c) {
         {"train.log_every", &c.train.log_every},
         {"train.gradient_checkpointing", &c.train.gradient_checkpointing},
         {"train.stop_on_divergence", &c.train.stop_on_divergence},
+        {"distributed.backend", &c.distributed.backend},
+        {"distributed.timeout_s", &c.distributed.timeout_s},
         {"device", &c.device},
         {"precision", &c.precision},
         {"output", &c.output, true},
     };
 }
 
-const std::vector<std::string> kSections = {"data", "adapter", "train"};
+const std::vector<std::string> kSections = {"data", "adapter", "train", "distributed"};
 const std::vector<std::string> kMethods = {"lora", "droplora", "full"};
 const std::vector<std::string> kMasks = {"step", "token", "learned"};
 const std::vector<std::string> kModules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
@@ -94,6 +96,7 @@ const std::vector<std::string> kFormats = {"auto", "alpaca", "chat", "completion
 const std::vector<std::string> kTemplates = {"alpaca", "llama2", "chatml", "plain", "llama3", "model"};
 const std::vector<std::string> kSchedules = {"linear", "cosine", "constant"};
 const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16"};
+const std::vector<std::string> kBackends = {"auto", "gloo", "nccl"};
 constexpr const char* kAllLinear = "all-linear";
 constexpr int64_t kMaxSeqLen = int64_t{1} << 20;
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -103,7 +106,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const std::map<std::string, const std::vector<std::string>*> kChoiceTable = {
     {"data.format", &kFormats},     {"data.template", &kTemplates}, {"adapter.method", &kMethods},
     {"adapter.mask", &kMasks},      {"adapter.targets", &kModules}, {"train.schedule", &kSchedules},
-    {"precision", &kPrecisions},
+    {"precision", &kPrecisions},    {"distributed.backend", &kBackends},
 };
 const std::map<std::string, FieldRange> kRangeTable = {
     {"data.val_fraction", {0, 0.9, false, false}},
@@ -124,6 +127,7 @@ const std::map<std::string, FieldRange> kRangeTable = {
     {"train.save_every", {0, kInf, false, false}},
     {"train.stats_every", {0, kInf, false, false}},
     {"train.log_every", {1, kInf, false, false}},
+    {"distributed.timeout_s", {1, kInf, false, false}},
 };
 const FieldRange& range_of(const char* key) { return kRangeTable.at(key); }
 
@@ -438,6 +442,8 @@ std::optional<Problem> find_problem(const RunConfig& c) {
     k.int_in("train.save_every", t.save_every);
     k.int_in("train.stats_every", t.stats_every);
     k.int_in("train.log_every", t.log_every);
+    k.choice("distributed.backend", c.distributed.backend, *kChoiceTable.at("distributed.backend"));
+    k.int_in("distributed.timeout_s", c.distributed.timeout_s);
     k.require(is_device(c.device), "device", quoted(c.device) + " is not one of: auto | cpu | cuda | cuda:N");
     k.choice("precision", c.precision, *kChoiceTable.at("precision"));
     k.non_empty("output", c.output, "the run folder");

@@ -54,11 +54,20 @@ struct TrainConfig {
     bool stop_on_divergence = false;  // a finite divergence (train/divergence.h) stops the run, not only warns
 };
 
+// Data-parallel training (docs/distributed.md). How many processes run, and
+// which rank this one is, comes from the launch (--nproc-per-node or torchrun's
+// environment), not from the file: the same run file trains on one process or many.
+struct DistributedConfig {
+    std::string backend = "auto";  // auto | gloo | nccl (this build: Gloo; nccl is refused)
+    int64_t timeout_s = 600;       // a collective that waits longer than this fails the run (a dead or hung rank)
+};
+
 struct RunConfig {
     std::string model;                // Hugging Face model folder
     DataConfig data;
     AdapterConfig adapter;
     TrainConfig train;
+    DistributedConfig distributed;
     std::string device = "auto";      // auto | cpu | cuda | cuda:N
     std::string precision = "auto";   // auto | fp32 | bf16
     std::string output = "runs/run";  // run folder

@@ -70,7 +70,8 @@ std::string save_checkpoint(const std::string& run_dir, const Session& session, 
                   {"num_examples", state.batcher.num_examples},
                   {"data_hash", state.batcher.data_hash},
                   {"elapsed_s", state.elapsed_s},
-                  {"tokens_seen", state.tokens_seen}};
+                  {"tokens_seen", state.tokens_seen},
+                  {"world_size", state.world_size}};
         files::write_file_atomic((tmp / run_folder::kTrainerState).string(), j.dump(2) + "\n");
         config::save_run_config(session.cfg, (tmp / run_folder::kConfig).string());
         if (!session.full_finetune) {
@@ -103,6 +104,7 @@ TrainerState load_checkpoint(const std::string& checkpoint_dir, Session& session
         st.batcher.data_hash = j.value("data_hash", std::string());  // absent before content hashes
         st.elapsed_s = j.value("elapsed_s", 0.0);
         st.tokens_seen = j.value("tokens_seen", int64_t{0});
+        st.world_size = j.value("world_size", int64_t{1});  // absent before data-parallel training
     } catch (const json::exception& e) {
         fail(state_path, std::string("missing or wrong field: ") + e.what());
     }

@@ -20,6 +20,7 @@ struct TrainerState {
     data::BatcherState batcher;
     double elapsed_s = 0;
     int64_t tokens_seen = 0;
+    int64_t world_size = 1;  // processes that trained it (train/distributed.h): a step's batch is theirs together
 };
 
 constexpr int kCheckpointsKept = 3;

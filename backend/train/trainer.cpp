@@ -4,6 +4,14 @@
 //      tokens of the whole step, so the accumulated gradient is the exact mean)
 //   3. clip the global gradient norm, set the scheduled lr, AdamW step
 // Evaluation, statistics and checkpoints run between steps at their cadence.
+//
+// Data-parallel (train/distributed.h, docs/distributed.md): every rank draws
+// the step's world_size × grad_accum micro-batches from the same seeded order
+// and runs forward and backward on every world_size-th one (its shard); the
+// gradients, the loss and the stop flag are summed over ranks in one
+// collective, so every rank applies the same update and N_step is the token
+// count of the whole global batch. The step masks are rank 0's draw. Only
+// rank 0 writes the run folder.
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -25,6 +33,7 @@
 #include "io/checkpoint_files.h"
 #include "model/llama.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/divergence.h"
 #include "train/run_folder.h"
 #include "train/metrics_log.h"
@@ -41,11 +50,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Mean loss over every counted token of the validation set; nothing is masked.
-EvalMetrics evaluate(Session& s, const std::vector<data::Example>& val, int64_t pad_id, int64_t batch_size,
-                     int64_t step) {
+// With a process group, each rank scores every world_size-th example and the sums are reduced.
+EvalMetrics evaluate(Session& s, const std::vector<data::Example>& all_val, int64_t pad_id, int64_t batch_size,
+                     int64_t step, ProcessGroup* group) {
     EvalMetrics m;
     m.step = step;
-    if (val.empty()) return m;
+    if (all_val.empty()) return m;
+    std::vector<data::Example> shard;
+    if (group != nullptr) {
+        const World& w = group->world();
+        for (size_t i = static_cast<size_t>(w.rank); i < all_val.size(); i += static_cast<size_t>(w.size))
+            shard.push_back(all_val[i]);
+    }
+    const std::vector<data::Example>& val = group != nullptr ? shard : all_val;
     torch::NoGradGuard no_grad;
     s.model->eval();
     data::EvalBatches batches(val, pad_id);
@@ -57,6 +74,12 @@ EvalMetrics evaluate(Session& s, const std::vector<data::Example>& val, int64_t 
         m.tokens += b.counted_tokens;
     }
     s.model->train();
+    if (group != nullptr) {
+        torch::Tensor total = torch::stack({sum.cpu(), torch::tensor(static_cast<double>(m.tokens), torch::kFloat64)});
+        group->all_reduce_sum({total}, "the evaluation at step " + std::to_string(step));
+        sum = total[0];
+        m.tokens = static_cast<int64_t>(total[1].item<double>() + 0.5);
+    }
     m.loss = m.tokens ? sum.item<double>() / static_cast<double>(m.tokens) : 0.0;
     m.perplexity = std::exp(std::min(m.loss, 700.0));
     return m;
@@ -119,7 +142,19 @@ private:
     TrainerState state_;
     int64_t max_steps_ = 0;
     int64_t last_saved_step_ = -1;
-    bool in_update_ = false;  // between the first backward and optimizer.step: state not consistent
+    bool in_update_ = false;  // inside optimizer.step: the weights are not consistent
+    // Between drawing a step's micro-batches and its update the weights are still the last whole step's; the
+    // batcher is put back here before a checkpoint after an error, so the checkpoint is that step's.
+    data::BatcherState step_start_batcher_;
+    bool drawing_step_ = false;
+    World world_;                          // one process unless launched with torchrun's variables
+    std::unique_ptr<ProcessGroup> group_;  // set when world_.distributed()
+    bool stop_agreed_ = false;             // a rank asked to stop; every rank stops after the same step
+    bool training_ = false;  // train_loop began: before it, the session may be half restored and is never saved
+    bool writes() const { return world_.rank == 0; }  // rank 0 alone writes the run folder
+    bool stopped() const { return group_ ? stop_agreed_ : control_.stop.load(); }
+    void join_process_group();
+    void inject_fault_for_tests() const;
     // The timing train_loop keeps: tokens since the last metrics row, the run's start.
     struct Window {
         Clock::time_point start;
@@ -153,16 +188,22 @@ void Run::setup() {
     result_.run_dir = cfg_.output;
     // Cheap checks before anything is written, so a typo leaves no run folder behind.
     io::require_model_folder(cfg_.model);
-    claim_output();
+    world_ = world_from_environment();
+    if (world_.distributed()) join_process_group();
+    if (writes()) claim_output();
 
     obs_.on_log("loading " + cfg_.model);
-    session_ = build_session(cfg_, [this](const std::string& l) { obs_.on_log(l); });
+    config::RunConfig session_cfg = cfg_;
+    if (world_.distributed() && (cfg_.device == "auto" || cfg_.device == "cuda") && torch::cuda::is_available())
+        session_cfg.device = "cuda:" + std::to_string(world_.local_rank);  // one GPU per process of a machine
+    session_ = build_session(session_cfg, [this](const std::string& l) { obs_.on_log(l); });
     obs_.on_log(describe_device(session_.device, session_.dtype));
     data_ = load_run_data(cfg_, *session_.tokenizer, [this](const std::string& l) { obs_.on_log(l); });
     obs_.on_log("train " + std::to_string(data_.train.size()) + " / validation " + std::to_string(data_.val.size()) +
                 " examples; " + std::to_string(session_.trainable.size()) + " trainable tensors");
 
     batcher_ = std::make_unique<data::Batcher>(data_.train, static_cast<uint64_t>(cfg_.train.seed), data_.pad_id);
+    if (group_) group_->require_same("data", batcher_->state().data_hash, "training data (its tokenized content)");
     const auto& t = cfg_.train;
     max_steps_ = t.max_steps > 0 ? t.max_steps
                                  : static_cast<int64_t>(std::ceil(t.epochs * batcher_->batches_per_epoch(t.batch_size) /
@@ -188,6 +229,17 @@ void Run::setup() {
         restore_from_checkpoint();
         keep_until = state_.step;
     }
+    if (group_) {
+        // Seeded alike, the ranks hold the same weights already; rank 0's are made everyone's all the same.
+        std::vector<torch::Tensor> weights;
+        for (auto& [name, p] : session_.trainable) weights.push_back(p);
+        group_->broadcast(weights, "the initial trainable weights");
+        // Token masks and input dropout differ per rank; rank 0 draws what one process would.
+        if (world_.rank > 0)
+            torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed) + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(world_.rank) +
+                               static_cast<uint64_t>(state_.step));
+    }
+    if (!writes()) return;
     config::save_run_config(cfg_, run_folder::config_path(cfg_.output));
     std::error_code ec;
     if (resume_dir_.empty()) fs::remove(run_folder::metrics_path(cfg_.output), ec);
@@ -198,6 +250,40 @@ void Run::setup() {
         metrics_->write_note(state_.step, "resumed with " + changed);
         obs_.on_log("resumed with " + changed);
     }
+}
+
+// Joins the ranks of torchrun's environment, and checks that they train the same run.
+void Run::join_process_group() {
+    group_ = std::make_unique<ProcessGroup>(world_, cfg_.distributed.backend, cfg_.device,
+                                            std::chrono::seconds(cfg_.distributed.timeout_s));
+    config::RunConfig settings = cfg_;  // paths aside: each machine may keep the model and data elsewhere
+    for (std::string* p : {&settings.model, &settings.data.train, &settings.data.val, &settings.output,
+                           &settings.adapter.init_adapter})
+        p->clear();
+    group_->require_same("settings", config::to_yaml(settings), "run file (its settings, paths aside)");
+    const auto& t = cfg_.train;
+    obs_.on_log("data-parallel: " + std::to_string(world_.size) + " processes (" + group_->backend() + "), this is rank " +
+                std::to_string(world_.rank) + "; a step's batch is " + std::to_string(t.batch_size) + " × " +
+                std::to_string(t.grad_accum) + " × " + std::to_string(world_.size) + " = " +
+                std::to_string(t.batch_size * t.grad_accum * world_.size) + " examples");
+}
+
+// DROPLORA_FAULT=exit:RANK:STEP or hang:RANK:STEP makes that rank exit (status 86) or stop answering after
+// that step: how tests/test_distributed.cpp checks that the others end cleanly (docs/distributed.md).
+void Run::inject_fault_for_tests() const {
+    static const std::string spec = [] {
+        const char* v = std::getenv("DROPLORA_FAULT");
+        return std::string(v ? v : "");
+    }();
+    if (spec.empty()) return;
+    const auto a = spec.find(':'), b = spec.find(':', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) return;
+    const std::string kind = spec.substr(0, a);
+    if (std::to_string(world_.rank) != spec.substr(a + 1, b - a - 1) || std::to_string(state_.step) != spec.substr(b + 1))
+        return;
+    if (kind == "exit") std::_Exit(86);
+    if (kind == "hang")
+        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
 // Creates and locks the run folder, and clears what interrupted writes left in it.
@@ -223,6 +309,13 @@ void Run::restore_from_checkpoint() {
             } catch (const Error& e) {
                 why = e.what();
             }
+            if (why.empty() && state_.world_size != world_.size)
+                fail(resume_dir_, it->dir + " was trained by " + std::to_string(state_.world_size) +
+                                      " process(es) and this resume runs " + std::to_string(world_.size) +
+                                      ": a step's batch is batch_size × grad_accum × processes, so resume it with " +
+                                      (state_.world_size == 1 ? std::string("one process")
+                                                              : "--nproc-per-node " + std::to_string(state_.world_size) +
+                                                                    " (or as many torchrun ranks)"));
             if (why.empty()) {
                 // Not the checkpoint's fault: the data differs (data::Batcher compares a content hash).
                 try {
@@ -248,7 +341,7 @@ void Run::restore_from_checkpoint() {
 
 // A run that failed before its first step leaves nothing behind.
 void Run::discard_unstarted_output() {
-    if (!created_output_ || !resume_dir_.empty() || state_.step > 0 || cfg_.output.empty()) return;
+    if (!writes() || !created_output_ || !resume_dir_.empty() || state_.step > 0 || cfg_.output.empty()) return;
     std::error_code ec;
     for (const char* name : {run_folder::kConfig, run_folder::kMetrics, run_folder::kCheckpoints})
         fs::remove_all(run_folder::join(cfg_.output, name), ec);
@@ -258,8 +351,9 @@ void Run::discard_unstarted_output() {
 }
 
 void Run::save(const char* why) {
-    if (state_.step == last_saved_step_ || state_.step == 0) return;
+    if (state_.step == last_saved_step_ || state_.step == 0 || !writes()) return;
     state_.batcher = batcher_->state();
+    state_.world_size = world_.size;
     result_.last_checkpoint = save_checkpoint(cfg_.output, session_, *optimizer_, state_);
     last_saved_step_ = state_.step;
     obs_.on_checkpoint(result_.last_checkpoint, state_.step);
@@ -267,6 +361,7 @@ void Run::save(const char* why) {
 }
 
 void Run::train_loop() {
+    training_ = true;
     obs_.on_started(max_steps_, state_.step);
     session_.model->train();
     auto adapted = session_.adapted_linears();
@@ -280,7 +375,7 @@ void Run::train_loop() {
 
     while (state_.step < max_steps_) {
         while (control_.pause.load() && !control_.stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (control_.stop.load()) break;
+        if (stopped()) break;
         const StepResult r = optimizer_step(adapted, params, clip);
         report_step(r);
         after_step(r, adapted);
@@ -293,15 +388,24 @@ Run::StepResult Run::optimizer_step(std::vector<std::pair<std::string, model::Li
                                     std::vector<torch::Tensor>& params, double clip) {
     const auto& t = cfg_.train;
     StepResult r;
-    for (auto& [name, lin] : adapted) adapters::lora_of(*lin)->resample_step_mask();
+    std::vector<torch::Tensor> step_masks;
+    for (auto& [name, lin] : adapted) {
+        auto ad = adapters::lora_of(*lin);
+        ad->resample_step_mask();
+        if (ad->step_mask().defined()) step_masks.push_back(ad->step_mask());
+    }
+    if (group_ && !step_masks.empty()) group_->broadcast(step_masks, "the masks of step " + std::to_string(state_.step + 1));
+    step_start_batcher_ = batcher_->state();
+    drawing_step_ = true;
+    // The global batch: world × grad_accum micro-batches in the seeded order; this rank's are every world-th.
     std::vector<data::Batch> micro;
-    for (int64_t i = 0; i < t.grad_accum; ++i) {
-        micro.push_back(batcher_->next_batch(t.batch_size));
-        r.tokens += micro.back().counted_tokens;
-        r.attended_tokens += micro.back().attention_mask.sum().item<int64_t>();  // CPU tensor: no device sync
+    for (int64_t i = 0; i < t.grad_accum * world_.size; ++i) {
+        data::Batch b = batcher_->next_batch(t.batch_size);
+        r.tokens += b.counted_tokens;
+        r.attended_tokens += b.attention_mask.sum().item<int64_t>();  // CPU tensor: no device sync
+        if (i % world_.size == world_.rank) micro.push_back(std::move(b));
     }
     optimizer_->zero_grad();
-    in_update_ = true;
     torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(session_.device));
     for (auto& b : micro) {
         auto logits = session_.model->forward(b.input_ids.to(session_.device), b.attention_mask.to(session_.device));
@@ -310,13 +414,28 @@ Run::StepResult Run::optimizer_step(std::vector<std::pair<std::string, model::Li
         loss.backward();
         step_loss += loss.detach();
     }
+    if (group_) {
+        // One collective: the gradients, the loss and whether any rank was asked to stop.
+        std::vector<torch::Tensor> reduced;
+        for (auto& p : params) {
+            if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+            reduced.push_back(p.grad());
+        }
+        torch::Tensor stop = torch::full({1}, control_.stop.load() ? 1.0f : 0.0f);
+        reduced.push_back(step_loss);
+        reduced.push_back(stop);
+        group_->all_reduce_sum(reduced, "the gradients of step " + std::to_string(state_.step + 1));
+        stop_agreed_ = stop.item<float>() > 0;
+    }
     r.loss = step_loss.item<double>();
     r.grad_norm = torch::nn::utils::clip_grad_norm_(params, clip);
     check_finite(r.loss, r.grad_norm);
     r.lr = learning_rate(t.schedule, t.lr, state_.step, t.warmup_steps, max_steps_);
     for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
+    in_update_ = true;
     optimizer_->step();
     in_update_ = false;
+    drawing_step_ = false;
     ++state_.step;
     state_.tokens_seen += r.tokens;
     return r;
@@ -343,7 +462,7 @@ void Run::report_step(const StepResult& r) {
     const double per_step = run_s / static_cast<double>(std::max<int64_t>(1, state_.step - start_step_));
     m.eta_s = per_step * static_cast<double>(max_steps_ - state_.step);
     m.device_memory_mb = device_memory_mb(session_.device);
-    metrics_->write(m);
+    if (metrics_) metrics_->write(m);
     obs_.on_step(m);
     window_ = {Clock::now(), 0};
 }
@@ -360,19 +479,20 @@ void Run::after_step(const StepResult& r, std::vector<std::pair<std::string, mod
         }
         obs_.on_log("warning: the run looks divergent: " + why);
     }
-    if (t.stats_every > 0 && !adapted.empty() && state_.step % t.stats_every == 0) {
+    if (writes() && t.stats_every > 0 && !adapted.empty() && state_.step % t.stats_every == 0) {
         auto sample = stats_.collect(state_.step, adapted);
         metrics_->write(sample);
         obs_.on_stats(sample);
     }
     if ((t.eval_every > 0 && state_.step % t.eval_every == 0) || state_.step == max_steps_) {
-        auto e = evaluate(session_, data_.val, data_.pad_id, t.batch_size, state_.step);
-        if (e.tokens > 0) {
+        auto e = evaluate(session_, data_.val, data_.pad_id, t.batch_size, state_.step, group_.get());
+        if (e.tokens > 0 && writes()) {
             metrics_->write(e);
             obs_.on_eval(e);
         }
     }
     if (t.save_every > 0 && state_.step % t.save_every == 0) save("scheduled");
+    inject_fault_for_tests();
 }
 
 // A NaN or Inf loss or gradient: the weights that produced it are poisoned, so
@@ -394,6 +514,7 @@ void Run::check_finite(double loss, double grad_norm) {
 }
 
 void Run::finish_adapter() {
+    if (!writes()) return;
     const fs::path out = run_folder::adapter_dir(cfg_.output);
     session_.model->eval();
     if (session_.full_finetune) {
@@ -411,10 +532,10 @@ RunResult Run::execute() {
     try {
         setup();
         train_loop();
-        save(control_.stop.load() ? "stopped" : "final");
+        save(stopped() ? "stopped" : "final");
         finish_adapter();
         result_.last_step = state_.step;
-        result_.outcome = control_.stop.load() && state_.step < max_steps_ ? RunOutcome::Cancelled : RunOutcome::Finished;
+        result_.outcome = stopped() && state_.step < max_steps_ ? RunOutcome::Cancelled : RunOutcome::Finished;
     } catch (const std::exception& e) {
         std::string msg = e.what();
         if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
@@ -423,15 +544,16 @@ RunResult Run::execute() {
                   " (lower train.batch_size or data.max_seq_len): " + msg.substr(0, 200);
         // Keep the work done: the weights after the last whole step are consistent
         // (unless they are what diverged).
-        if (optimizer_ && !in_update_ && !diverged_) {
+        if (training_ && !in_update_ && !diverged_) {
             try {
+                if (drawing_step_) batcher_->restore(step_start_batcher_);  // the weights are the last whole step's
                 save("after error");
             } catch (const std::exception& e2) {
                 msg += " (and the checkpoint could not be written: " + std::string(e2.what()) + ")";
             }
         }
         result_.outcome = RunOutcome::Failed;
-        result_.message = msg;
+        result_.message = rank_prefix(world_) + msg;
         result_.last_step = state_.step;
         discard_unstarted_output();
     }

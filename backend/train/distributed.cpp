@@ -1,0 +1,206 @@
+#include "train/distributed.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+// ProcessGroupGloo.hpp declares its class only under this macro (LibTorch's own
+// build defines it); Debian's LibTorch is built with Gloo (libgloo-dev has its headers).
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace droplora::train {
+
+namespace {
+
+// A variable of torchrun's contract as an integer in [lo, hi]; `fallback` when unset.
+int env_int(const char* name, int fallback, int lo, int hi) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return fallback;
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
+        fail(name, std::string("'") + v + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                       "] (torchrun's environment: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, "
+                       "MASTER_PORT)");
+    return static_cast<int>(n);
+}
+
+std::string message_of(const std::exception& e) {
+    if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
+    return e.what();
+}
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+}  // namespace
+
+World world_from_environment() {
+    World w;
+    const bool has_rank = std::getenv("RANK") != nullptr, has_size = std::getenv("WORLD_SIZE") != nullptr;
+    if (!has_rank && !has_size) return w;
+    if (!has_rank || !has_size)
+        fail(has_rank ? "WORLD_SIZE" : "RANK", "not set while " + std::string(has_rank ? "RANK" : "WORLD_SIZE") +
+                                                   " is: a distributed launch sets both (torchrun does)");
+    w.size = env_int("WORLD_SIZE", 1, 1, 1 << 16);
+    w.rank = env_int("RANK", 0, 0, w.size - 1);
+    w.local_size = env_int("LOCAL_WORLD_SIZE", w.size, 1, w.size);
+    w.local_rank = env_int("LOCAL_RANK", w.rank % w.local_size, 0, w.local_size - 1);
+    if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a != '\0') w.master_addr = a;
+    else if (w.size > 1) fail("MASTER_ADDR", "not set: the address of rank 0 (torchrun sets it; 127.0.0.1 on one machine)");
+    w.master_port = env_int("MASTER_PORT", 0, 1, 65535);
+    if (w.master_port == 0 && w.size > 1) fail("MASTER_PORT", "not set: the port rank 0 serves the rendezvous on");
+    return w;
+}
+
+std::string rank_prefix(const World& world) {
+    if (!world.distributed()) return "";
+    return "rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": ";
+}
+
+struct ProcessGroup::Impl {
+    World world;
+    std::string backend;
+    std::chrono::seconds timeout{600};
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+
+    // The trainer puts "rank R of N: " before every message of a worker.
+    [[noreturn]] void lost(const std::string& what, const std::exception& e) const {
+        fail("process group", "lost the other processes during " + what + ": " + message_of(e) +
+                          " (a rank exited or was killed, or waited more than distributed.timeout_s = " +
+                          std::to_string(timeout.count()) + " s; the other ranks' messages say which)");
+    }
+};
+
+ProcessGroup::ProcessGroup(const World& world, const std::string& backend, const std::string& device,
+                           std::chrono::seconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->world = world;
+    impl_->timeout = timeout;
+    if (backend == "nccl")
+        fail("distributed.backend", "nccl: this build's LibTorch has no NCCL; use gloo (it reduces CUDA tensors too)");
+    (void)device;  // Gloo serves CPU and CUDA tensors alike
+    impl_->backend = "gloo";
+
+    const std::string at = world.master_addr + ":" + std::to_string(world.master_port);
+    try {
+        c10d::TCPStoreOptions o;
+        o.port = static_cast<std::uint16_t>(world.master_port);
+        o.isServer = world.rank == 0;
+        o.numWorkers = static_cast<std::size_t>(world.size);
+        o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+        impl_->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, o);
+    } catch (const std::exception& e) {
+        const std::string m = message_of(e);
+        if (world.rank == 0 && m.find("in use") != std::string::npos)
+            fail("MASTER_PORT", std::to_string(world.master_port) + " is in use on this machine (another run, or "
+                                "another program); choose a free MASTER_PORT");
+        fail(at, "the rendezvous failed: " + m +
+                     (world.rank == 0 ? "" : " (is rank 0 running, and MASTER_ADDR:MASTER_PORT its address?)"));
+    }
+    try {
+        auto options = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+        if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0')
+            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+        else if (is_loopback(world.master_addr))
+            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+        else
+            options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+        impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, world.rank, world.size, options);
+        // Every rank is here: the group's first collective doubles as the barrier of the rendezvous.
+        std::vector<at::Tensor> one{torch::ones({1})};
+        impl_->gloo->allreduce(one)->wait();
+        if (one[0].item<float>() != static_cast<float>(world.size))
+            fail(at, "the process group counted " + std::to_string(one[0].item<float>()) +
+                         " ranks, not WORLD_SIZE " + std::to_string(world.size));
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        fail(at, "forming the process group of " + std::to_string(world.size) +
+                     " ranks failed: " + message_of(e));
+    }
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+const World& ProcessGroup::world() const { return impl_->world; }
+const std::string& ProcessGroup::backend() const { return impl_->backend; }
+
+void ProcessGroup::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what) {
+    // One flat buffer per (dtype, device): the adapters' gradients are many small tensors.
+    std::map<std::tuple<int, int, int>, std::vector<at::Tensor>> groups;
+    for (const auto& t : tensors) {
+        const auto d = t.device();
+        groups[{static_cast<int>(t.scalar_type()), static_cast<int>(d.type()), d.has_index() ? d.index() : -1}]
+            .push_back(t);
+    }
+    try {
+        for (auto& [key, group] : groups) {
+            std::vector<at::Tensor> flat_parts;
+            for (const auto& t : group) flat_parts.push_back(t.detach().reshape({-1}));
+            std::vector<at::Tensor> buffer{torch::cat(flat_parts)};
+            impl_->gloo->allreduce(buffer)->wait();
+            int64_t offset = 0;
+            torch::NoGradGuard no_grad;
+            for (auto& t : group) {
+                const int64_t n = t.numel();
+                t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
+                offset += n;
+            }
+        }
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        impl_->lost(what, e);
+    }
+}
+
+void ProcessGroup::broadcast(const std::vector<at::Tensor>& tensors, const std::string& what) {
+    try {
+        torch::NoGradGuard no_grad;
+        for (const auto& t : tensors) {
+            std::vector<at::Tensor> buffer{t.detach().contiguous()};
+            impl_->gloo->broadcast(buffer)->wait();
+            if (!buffer[0].is_same(t)) t.copy_(buffer[0]);
+        }
+    } catch (const std::exception& e) {
+        impl_->lost(what, e);
+    }
+}
+
+void ProcessGroup::require_same(const std::string& key, const std::string& value, const std::string& what) {
+    const World& w = impl_->world;
+    std::vector<int> differ;
+    try {
+        const std::string prefix = "droplora/" + key + "/";
+        impl_->store->set(prefix + std::to_string(w.rank), std::vector<uint8_t>(value.begin(), value.end()));
+        const std::vector<uint8_t> first = impl_->store->get(prefix + "0");
+        for (int r = 1; r < w.size; ++r) {
+            const std::vector<uint8_t> other = impl_->store->get(prefix + std::to_string(r));
+            if (other != first) differ.push_back(r);
+        }
+    } catch (const std::exception& e) {
+        impl_->lost("the comparison of " + what, e);
+    }
+    if (differ.empty()) return;
+    std::string ranks;
+    for (int r : differ) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    const bool mine = std::find(differ.begin(), differ.end(), w.rank) != differ.end();
+    fail("process group", (mine ? "my " + what + " differs from rank 0's" : what + " of rank(s) " + ranks + " differs from rank 0's") +
+                             "; every rank must train the same run (the same run file, data and model)");
+}
+
+}  // namespace droplora::train

@@ -1,0 +1,67 @@
+// Data-parallel training over LibTorch's torch.distributed engine (c10d;
+// docs/distributed.md): torchrun's environment contract, the process group of
+// a run, and the collectives one optimizer step needs. Rank 0 serves the
+// rendezvous store (a c10d TCPStore at MASTER_ADDR:MASTER_PORT).
+//
+// Every failure is an Error naming the rank and what it waited for: a port in
+// use, a master that does not answer, a rank that died (noticed at once: its
+// sockets close) or hung (noticed after distributed.timeout_s).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace droplora::train {
+
+struct World {
+    int rank = 0;
+    int size = 1;
+    int local_rank = 0;  // the rank among the processes of this machine: which GPU
+    int local_size = 1;  // processes on this machine: how the CPU cores are shared
+    std::string master_addr = "127.0.0.1";
+    int master_port = 29500;
+    bool distributed() const { return size > 1; }
+};
+
+// torchrun's variables: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
+// MASTER_ADDR, MASTER_PORT. With neither RANK nor WORLD_SIZE set: one process.
+// Error naming the variable for a value that is missing, not a number or out of range.
+World world_from_environment();
+
+// "rank 1 of 2: " for a distributed world, "" for one process: the prefix of a worker's messages.
+std::string rank_prefix(const World& world);
+
+class ProcessGroup {
+public:
+    // Rendezvous and a Gloo group (NCCL where the build has it and `backend`
+    // asks for it or is auto on CUDA). `timeout` bounds the rendezvous and
+    // every collective.
+    ProcessGroup(const World& world, const std::string& backend, const std::string& device, std::chrono::seconds timeout);
+    ~ProcessGroup();
+    ProcessGroup(const ProcessGroup&) = delete;
+    ProcessGroup& operator=(const ProcessGroup&) = delete;
+
+    const World& world() const;
+    // "gloo" or "nccl".
+    const std::string& backend() const;
+
+    // In place, the sum over ranks. The tensors are packed into one buffer per
+    // dtype and device, so a step's gradients are one collective. `what` names
+    // the collective in an error ("the gradients of step 12").
+    void all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what);
+    // In place, rank 0's values on every rank.
+    void broadcast(const std::vector<at::Tensor>& tensors, const std::string& what);
+    // Compares every rank's `value` with rank 0's through the store; on a
+    // difference every rank throws an Error naming the ranks that differ.
+    void require_same(const std::string& key, const std::string& value, const std::string& what);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace droplora::train
