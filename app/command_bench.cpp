@@ -2,10 +2,14 @@
 // figure in the README. Each configuration runs warm-up steps, then timed
 // optimizer steps (forward + backward + AdamW) on random token batches; the
 // statistics, when on, are collected at their cadence inside the timed loop.
+// With --nproc-per-node N (or torchrun's environment) each step also sums the
+// adapters' gradients over the ranks, as training does (train/distributed.h),
+// and rank 0 first times one process alone, for the scaling efficiency.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -15,7 +19,9 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "common/error.h"
+#include "launch_workers.h"
 #include "model/loader.h"
+#include "train/distributed.h"
 #include "train/resources.h"
 
 namespace droplora::app {
@@ -62,7 +68,7 @@ struct BenchShape {
 // One round of one variant: fresh adapters on the projections, warm-up steps,
 // then `steps` timed optimizer steps. Appends the seconds per timed step to
 // v.seconds_per_step and the time spent collecting statistics to v.collect_seconds.
-void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b) {
+void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b, train::ProcessGroup* group) {
     adapters::LoraOptions o;
     o.rank = b.rank;
     o.alpha = 2.0 * b.rank;
@@ -89,9 +95,21 @@ void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b) {
         const auto t0 = std::chrono::steady_clock::now();
         for (auto& [n, lin] : adapted)
             if (lin->has_adapter()) adapters::lora_of(*lin)->resample_step_mask();
+        if (group != nullptr && v.mask == adapters::MaskMode::Step) {
+            std::vector<torch::Tensor> masks;
+            for (auto& [n, lin] : adapted)
+                if (lin->has_adapter()) masks.push_back(adapters::lora_of(*lin)->step_mask());
+            group->broadcast(masks, "the bench's step masks");
+        }
         opt.zero_grad();
         auto loss = model::causal_lm_loss_sum(net->forward(ids), ids) / static_cast<double>(b.batch * (b.seq - 1));
         loss.backward();
+        if (group != nullptr) {
+            std::vector<torch::Tensor> grads;
+            for (auto& p : params_list) grads.push_back(p.grad());
+            grads.push_back(loss.detach().reshape({1}));
+            group->all_reduce_sum(grads, "the bench's gradients");
+        }
         torch::nn::utils::clip_grad_norm_(params_list, 1.0);
         opt.step();
         if (v.stats && (i + 1) % b.stats_every == 0) {
@@ -223,6 +241,40 @@ void print_table(const std::vector<Variant>& variants, const BenchOptions& o, co
                 f.flops_per_token / 1e9, cuda ? "peak allocated CUDA memory" : "resident memory", f.memory_mb);
 }
 
+// Data-parallel figures: per variant, one process alone, then N processes (each its own batch).
+// Scaling efficiency = total tokens/s ÷ (one process's × GPUs used): on the CPU the processes share
+// the cores one process had, so 1.0 there means no loss to the reduction and the splitting.
+void print_scaling(const std::vector<Variant>& alone, const std::vector<Variant>& together, const BenchOptions& o,
+                   const Figures& f, int processes, bool cuda) {
+    const double devices = cuda ? processes : 1;
+    if (!o.json)
+        std::printf("%-18s %-6s %14s %14s %14s %10s\n", "method", "stats", "1 proc tok/s", "per proc tok/s",
+                    (std::to_string(processes) + " procs tok/s").c_str(), "efficiency");
+    for (size_t i = 0; i < together.size(); ++i) {
+        const double one = f.tokens_per_step / median(alone[i].seconds_per_step);
+        const double per = f.tokens_per_step / median(together[i].seconds_per_step);
+        const double total = per * processes;
+        if (o.json) {
+            std::cout << nlohmann::json{{"method", together[i].name},
+                                        {"stats", together[i].stats},
+                                        {"processes", processes},
+                                        {"one_process_tokens_per_sec", one},
+                                        {"tokens_per_sec_per_process", per},
+                                        {"tokens_per_sec", total},
+                                        {"scaling_efficiency", total / (one * devices)},
+                                        {"rounds", o.rounds}}
+                             .dump()
+                      << "\n";
+        } else {
+            std::printf("%-18s %-6s %14.0f %14.0f %14.0f %9.2f\n", together[i].name.c_str(),
+                        together[i].stats ? "on" : "off", one, per, total, total / (one * devices));
+        }
+    }
+    if (!o.json)
+        std::printf("efficiency: %d processes' tokens/s over one process's%s\n", processes,
+                    cuda ? " times the GPUs" : " (on the CPU they share its cores: 1.0 is the ideal)");
+}
+
 }  // namespace
 
 int run_bench(const CommandArgs& argv) {
@@ -236,15 +288,31 @@ int run_bench(const CommandArgs& argv) {
                      "rank-channel statistics off and on (every --stats-every steps, default 10), what the\n"
                      "statistics cost, and the memory. --rounds (default 3) rounds run every variant in turn;\n"
                      "the median round is printed, and the spread (max - min) across rounds.\n"
-                     "Targets: q,k,v,up,down projections (the paper's). Weights are random for presets.\n";
+                     "Targets: q,k,v,up,down projections (the paper's). Weights are random for presets.\n"
+                     "--nproc-per-node N: N data-parallel processes (gradients summed each step, as in\n"
+                     "training), after one process alone; prints tokens/s per process, in total, and the\n"
+                     "scaling efficiency (docs/distributed.md).\n";
         return 0;
     }
     Args args(argv,
               {"model", "preset", "seq", "batch", "steps", "warmup", "rank", "stats-every", "device", "precision",
-               "only", "rounds"},
+               "only", "rounds", "nproc-per-node"},
               {"json"});
+    if (args.has("nproc-per-node")) {
+        const long long n = args.get_int("nproc-per-node", 1);
+        if (n < 1 || n > 256) fail("--nproc-per-node", std::to_string(n) + " is not a process count in [1, 256]");
+        if (n > 1) return launch_local_workers("bench", static_cast<int>(n), strip_nproc_per_node(argv));
+    }
     const BenchOptions o = parse_options(args);
-    const c10::Device device = model::resolve_device(args.get("device", "auto"), "--device");
+    const train::World world = train::world_from_environment();
+    std::string device_name = args.get("device", "auto");
+    if (world.distributed() && (device_name == "auto" || device_name == "cuda") && torch::cuda::is_available())
+        device_name = "cuda:" + std::to_string(world.local_rank);
+    const c10::Device device = model::resolve_device(device_name, "--device");
+    std::unique_ptr<train::ProcessGroup> group;
+    if (world.distributed())  // generous: the others wait while rank 0 times one process alone
+        group = std::make_unique<train::ProcessGroup>(world, "auto", device_name, std::chrono::seconds(3600));
+    const bool report = world.rank == 0;
     const c10::ScalarType dtype = model::resolve_precision(args.get("precision", "auto"), device, "--precision");
     std::string source;
     model::LlamaModel net = bench_model(args, device, dtype, &source);
@@ -252,9 +320,12 @@ int run_bench(const CommandArgs& argv) {
     if (o.seq > cfg.max_position_embeddings) fail("--seq", "exceeds the model's context");
     int64_t params = 0;
     for (auto& [n, t] : net->hf_state()) params += t.numel();
-    std::cout << "bench: " << source << ", " << params / 1e6 << "M parameters, "
+    if (report)
+        std::cout << "bench: " << source << ", " << params / 1e6 << "M parameters, "
               << train::describe_device(device, dtype) << ", batch " << o.batch << " × seq " << o.seq << ", rank "
-              << o.rank << ", " << o.steps << " timed steps\n";
+              << o.rank << ", " << o.steps << " timed steps"
+              << (world.distributed() ? ", " + std::to_string(world.size) + " processes (" + group->backend() + ")" : "")
+              << "\n";
 
     std::vector<Variant> variants;
     for (bool stats : {false, true}) {
@@ -267,12 +338,26 @@ int run_bench(const CommandArgs& argv) {
     // Rounds interleave the variants so that a slow spell of the machine (other
     // processes, frequency changes) lands on all of them; the median round counts.
     const BenchShape shape{o.batch, o.seq, o.steps, o.warmup, o.rank, o.stats_every, device};
+    std::vector<Variant> alone = variants;
+    if (group) {
+        // One process alone first, with every core the processes share on the CPU; the others wait.
+        if (world.rank == 0) {
+            const int shared = at::get_num_threads();
+            if (!device.is_cuda()) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+            for (int64_t round = 0; round < o.rounds; ++round)
+                for (auto& v : alone) time_variant(net, v, shape, nullptr);
+            at::set_num_threads(shared);
+        }
+        group->all_reduce_sum({torch::zeros({1})}, "the end of the one-process baseline");
+    }
     for (int64_t round = 0; round < o.rounds; ++round)
-        for (auto& v : variants) time_variant(net, v, shape);
+        for (auto& v : variants) time_variant(net, v, shape, group.get());
 
     const Figures figures{static_cast<double>(o.batch * o.seq), flops_per_token(cfg, o.seq),
                           train::device_memory_mb(device)};
-    if (o.json) print_json(variants, o, figures);
+    if (!report) return 0;
+    if (group) print_scaling(alone, variants, o, figures, world.size, device.is_cuda());
+    else if (o.json) print_json(variants, o, figures);
     else print_table(variants, o, figures, device.is_cuda());
     std::fflush(stdout);
     return 0;

@@ -123,18 +123,7 @@ int run_train(const CommandArgs& argv) {
     if (args.has("nproc-per-node")) {
         const long long n = args.get_int("nproc-per-node", 1);
         if (n < 1 || n > 256) fail("--nproc-per-node", std::to_string(n) + " is not a process count in [1, 256]");
-        if (n > 1) {
-            std::vector<std::string> worker_args;
-            for (size_t i = 0; i < argv.size(); ++i) {
-                if (argv[i] == "--nproc-per-node") {
-                    ++i;
-                    continue;
-                }
-                if (argv[i].rfind("--nproc-per-node=", 0) == 0) continue;
-                worker_args.push_back(argv[i]);
-            }
-            return launch_local_workers(static_cast<int>(n), worker_args);
-        }
+        if (n > 1) return launch_local_workers("train", static_cast<int>(n), strip_nproc_per_node(argv));
     }
     config::RunConfig cfg;
     const std::string resume = args.get("resume");

@@ -59,7 +59,20 @@ std::string describe_status(int status) {
 
 bool inside_distributed_launch() { return std::getenv("RANK") != nullptr; }
 
-int launch_local_workers(int nproc, const std::vector<std::string>& worker_args) {
+std::vector<std::string> strip_nproc_per_node(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--nproc-per-node") {
+            ++i;
+            continue;
+        }
+        if (args[i].rfind("--nproc-per-node=", 0) == 0) continue;
+        out.push_back(args[i]);
+    }
+    return out;
+}
+
+int launch_local_workers(const std::string& command, int nproc, const std::vector<std::string>& worker_args) {
     if (inside_distributed_launch())
         fail("--nproc-per-node", "this process is already a worker of a distributed launch (RANK is set); drop "
                                  "--nproc-per-node when torchrun starts droplora");
@@ -73,7 +86,7 @@ int launch_local_workers(int nproc, const std::vector<std::string>& worker_args)
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(nproc)));
 
-    std::vector<std::string> argv_strings = {exe, "train"};
+    std::vector<std::string> argv_strings = {exe, command};
     argv_strings.insert(argv_strings.end(), worker_args.begin(), worker_args.end());
     std::vector<char*> child_argv;
     for (auto& a : argv_strings) child_argv.push_back(a.data());
@@ -103,7 +116,8 @@ int launch_local_workers(int nproc, const std::vector<std::string>& worker_args)
                 if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
             }
             execv(exe, child_argv.data());
-            std::fprintf(stderr, "droplora train: error: cannot start worker %d (%s): %s\n", rank, exe, std::strerror(errno));
+            std::fprintf(stderr, "droplora %s: error: cannot start worker %d (%s): %s\n", command.c_str(), rank, exe,
+                         std::strerror(errno));
             std::_Exit(127);
         }
         g_workers[static_cast<size_t>(rank)] = pid;

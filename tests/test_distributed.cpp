@@ -277,6 +277,26 @@ private slots:
         QCOMPARE(droplora::run_folder::list_checkpoints(dir_ + "/hang").back().step, int64_t{3});
     }
 
+    // The bench's data-parallel figures: one process alone, then two, from one command.
+    void bench_reports_scaling() {
+        const auto r = droplora_cli({"bench", "--preset", "tiny", "--seq", "16", "--batch", "2", "--steps", "2", "--warmup",
+                                     "0", "--rounds", "1", "--only", "lora", "--nproc-per-node", "2", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+        int rows = 0;
+        for (const QString& line : lines) {
+            if (!line.startsWith('{')) continue;
+            const auto j = nlohmann::json::parse(line.toStdString());
+            QCOMPARE(j["processes"].get<int>(), 2);
+            const double per = j["tokens_per_sec_per_process"].get<double>(), total = j["tokens_per_sec"].get<double>();
+            QVERIFY(per > 0 && j["one_process_tokens_per_sec"].get<double>() > 0);
+            QVERIFY(std::abs(total - 2 * per) <= 1e-9 * total);
+            QVERIFY(std::abs(j["scaling_efficiency"].get<double>() - total / j["one_process_tokens_per_sec"].get<double>()) < 1e-9);
+            ++rows;
+        }
+        QCOMPARE(rows, 2);  // lora, statistics off and on
+    }
+
     void launch_errors_are_clear() {
         const std::string timeout = "distributed:\n  timeout_s: 5\n";  // the waits below end in seconds
         const std::string cfg = write_run("errors", "  method: lora\n", 2, 1, timeout);

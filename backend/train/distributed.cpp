@@ -9,11 +9,13 @@
 
 // ProcessGroupGloo.hpp declares its class only under this macro (LibTorch's own
 // build defines it); Debian's LibTorch is built with Gloo (libgloo-dev has its headers).
+#ifndef DROPLORA_NO_GLOO
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -36,12 +38,12 @@ int env_int(const char* name, int fallback, int lo, int hi) {
     return static_cast<int>(n);
 }
 
-std::string message_of(const std::exception& e) {
+[[maybe_unused]] std::string message_of(const std::exception& e) {
     if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
     return e.what();
 }
 
-bool is_loopback(const std::string& host) {
+[[maybe_unused]] bool is_loopback(const std::string& host) {
     return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
@@ -70,6 +72,23 @@ std::string rank_prefix(const World& world) {
     return "rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": ";
 }
 
+#ifdef DROPLORA_NO_GLOO
+// Built without Gloo's headers (backend/CMakeLists.txt): one process only.
+struct ProcessGroup::Impl {
+    World world;
+    std::string backend = "none";
+};
+ProcessGroup::ProcessGroup(const World&, const std::string&, const std::string&, std::chrono::seconds) {
+    fail("WORLD_SIZE", "this build has no data-parallel training (it was built without Gloo's headers, Debian's "
+                       "libgloo-dev); install it and rebuild, or train in one process");
+}
+ProcessGroup::~ProcessGroup() = default;
+const World& ProcessGroup::world() const { return impl_->world; }
+const std::string& ProcessGroup::backend() const { return impl_->backend; }
+void ProcessGroup::all_reduce_sum(const std::vector<at::Tensor>&, const std::string&) {}
+void ProcessGroup::broadcast(const std::vector<at::Tensor>&, const std::string&) {}
+void ProcessGroup::require_same(const std::string&, const std::string&, const std::string&) {}
+#else
 struct ProcessGroup::Impl {
     World world;
     std::string backend;
@@ -202,5 +221,7 @@ void ProcessGroup::require_same(const std::string& key, const std::string& value
     fail("process group", (mine ? "my " + what + " differs from rank 0's" : what + " of rank(s) " + ranks + " differs from rank 0's") +
                              "; every rank must train the same run (the same run file, data and model)");
 }
+
+#endif  // DROPLORA_NO_GLOO
 
 }  // namespace droplora::train

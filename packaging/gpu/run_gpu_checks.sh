@@ -16,3 +16,6 @@ cmake -S . -B build-gpu -G Ninja -DDROPLORA_BUILD_GUI=OFF -DDROPLORA_BUILD_TESTS
 cmake --build build-gpu -j16
 python3 packaging/gpu/check_against_transformers.py
 build-gpu/bin/droplora bench --preset 1b --seq 1024 --batch 8 --steps 10 --device cuda
+# Data-parallel on the one GPU: two processes sharing cuda:0 through Gloo (NCCL is not built in;
+# docs/distributed.md), against one process alone.
+build-gpu/bin/droplora bench --preset tiny --seq 256 --batch 8 --steps 10 --device cuda:0 --only lora --nproc-per-node 2
