@@ -158,6 +158,7 @@ void DatasetPanel::showResult(const DatasetScanResult& result) {
     m_error->hide();
     QString summary = tr("Format: <b>%1</b> · %2 rows").arg(result.detectedFormat).arg(result.rows);
     if (result.skipped > 0) summary += tr(" · %1 malformed rows skipped").arg(result.skipped);
+    if (!result.templateInForce.isEmpty()) summary += tr(" · template: %1").arg(result.templateInForce.toHtmlEscaped());
     if (result.tokenized && result.lengths.size() < result.rows)
         summary += tr(" · lengths of the first %1 rows").arg(result.lengths.size());
     m_summary->setText(summary);

@@ -31,6 +31,7 @@ public:
     void applyTo(droplora::config::RunConfig& config) const;
 
     QString detectedFormat() const { return m_result.detectedFormat; }
+    QString templateInForce() const { return m_result.templateInForce; }
     qint64 rowCount() const { return m_result.rows; }
     QString errorText() const;
     QString previewHtml() const;

@@ -2,6 +2,7 @@
 
 #include "backgroundjob.h"
 
+#include "common/error.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "datasetpreview.h"
@@ -45,13 +46,25 @@ DatasetScanResult DatasetScanJob::scan(const DatasetScanRequest& request, const 
     data::LoadOptions load;
     load.format = data::parse_format(request.format.toStdString(), where);
     load.skip_bad_rows = request.skipBadRows;
-    const data::Template templ = data::parse_template(request.templ.toStdString(), where);
+    // The template as training resolves it: with a model folder, "model" and the default "alpaca" can mean
+    // the model's own chat template (data::resolve_template), so the preview shows what training sees.
+    data::RenderOptions opts;
+    std::string inForce;
+    if (!request.modelDir.isEmpty()) {
+        inForce = data::resolve_template(request.templ.toStdString(), request.modelDir.toStdString(), &opts);
+    } else {
+        opts.templ = data::parse_template(request.templ.toStdString(), where);
+        if (opts.templ == data::Template::Model)
+            fail("data.template", "model is the model's own chat template: choose the model folder first");
+        inForce = data::template_name(opts.templ);
+    }
     const data::LoadedRows loaded = data::load_rows(request.path.toStdString(), load);
 
     DatasetScanResult r;
     r.detectedFormat = QString::fromLatin1(data::format_name(loaded.format));
     r.rows = static_cast<qint64>(loaded.rows.size());
     r.skipped = loaded.skipped;
+    r.templateInForce = QString::fromStdString(inForce);
 
     std::shared_ptr<data::Tokenizer> tokenizer;
     if (!request.modelDir.isEmpty()) {
@@ -64,8 +77,6 @@ DatasetScanResult DatasetScanJob::scan(const DatasetScanRequest& request, const 
 
     r.previewHtml = previewLegendHtml(request.trainOnPrompt);
     const size_t previewRows = std::min(loaded.rows.size(), static_cast<size_t>(std::max(0, request.previewRows)));
-    data::RenderOptions opts;
-    opts.templ = templ;
     // Colours tell response from prompt, so render as if only the response counts;
     // lengths are measured untruncated, to show what max_seq_len cuts off.
     opts.train_on_prompt = false;
@@ -75,7 +86,7 @@ DatasetScanResult DatasetScanJob::scan(const DatasetScanRequest& request, const 
         if (tokenizer)
             r.previewHtml += tokensHtml(data::tokenize(row, *tokenizer, opts), *tokenizer);
         else
-            r.previewHtml += segmentsHtml(QString::fromStdString(row.source), data::render(row, templ));
+            r.previewHtml += segmentsHtml(QString::fromStdString(row.source), data::render(row, opts));
     }
     if (!tokenizer) return r;
     r.tokenized = true;

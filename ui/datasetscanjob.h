@@ -34,6 +34,7 @@ struct DatasetScanResult {
     bool tokenized = false;   // lengths are token counts (a tokenizer was loaded)
     QVector<double> lengths;  // untruncated tokens per row, first kLengthRows rows
     QString note;             // e.g. why the tokenizer could not be used
+    QString templateInForce;  // what training renders the rows with (data::resolve_template), for the summary
 };
 
 class DatasetScanJob : public QObject {

@@ -12,8 +12,11 @@
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTextDocument>
 #include <cmath>
 #include <cstdio>
+
+#include <nlohmann/json.hpp>
 
 #include "channelheatmap.h"
 #include "config/run_config.h"
@@ -71,6 +74,7 @@ private slots:
     void stopMidRunLeavesCheckpoint();
     void closeDuringRunStopsCleanly();
     void malformedRowIsReported();
+    void previewUsesTheModelsChatTemplate();
     void formRoundTripsThroughYaml();
     void exportsAdapter();
 
@@ -79,6 +83,37 @@ private:
     QString m_data;
     QString m_finishedRun;  // a finished run folder for the export test
 };
+
+// A model folder with its own chat template (Llama 2's, from tests/data/chat_templates) and a chat file:
+// the Data panel renders the rows as training will (data::resolve_template) and says which template.
+void TestWorkbench::previewUsesTheModelsChatTemplate() {
+    const QString model = m_tmp.filePath(QStringLiteral("chat-model"));
+    QDir().mkpath(model);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.model"})
+        QVERIFY(QFile::copy(kModel + "/" + f, model + "/" + f));
+    QFile jinja(QStringLiteral(DROPLORA_TEST_DATA "/chat_templates/llama2.jinja"));
+    QVERIFY(jinja.open(QIODevice::ReadOnly));
+    const std::string templ = jinja.readAll().toStdString();
+    writeFile(model + QStringLiteral("/tokenizer_config.json"),
+              QByteArray::fromStdString(
+                  nlohmann::json{{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"chat_template", templ}}.dump()));
+    const QString chat = m_tmp.filePath(QStringLiteral("chat.jsonl"));
+    writeFile(chat, R"({"messages": [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]})"
+                    "\n");
+    MainWindow w;
+    RunConfig c = tinyRunConfig(chat, m_tmp.filePath(QStringLiteral("run-chat")));
+    c.model = model.toStdString();
+    c.data.templ = "model";
+    QSignalSpy scanned(w.datasetPanel(), &DatasetPanel::scanned);
+    fillForm(w, c);
+    QVERIFY(scanned.wait(20000));
+    QCOMPARE(w.datasetPanel()->detectedFormat(), QStringLiteral("chat"));
+    QVERIFY2(w.datasetPanel()->templateInForce().startsWith(QStringLiteral("the model's chat template")),
+             qPrintable(w.datasetPanel()->templateInForce()));
+    QTextDocument shown;  // the tokens are spans of their own: compare the text a person reads
+    shown.setHtml(w.datasetPanel()->previewHtml());
+    QVERIFY2(shown.toPlainText().contains(QStringLiteral("[INST] Name a colour. [/INST]")), qPrintable(shown.toPlainText()));
+}
 
 void TestWorkbench::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
