@@ -266,6 +266,9 @@ private slots:
         const QByteArray alpaca = "{\"instruction\": \"i\", \"output\": \"o\"}\n";
         QTest::newRow("invalid json") << QByteArray("{\"text\": \"a\"}\n{\"text\": \"b\"\n") << 2 << "invalid JSON";
         QTest::newRow("invalid utf-8") << QByteArray("{\"text\": \"a\xff\"}\n") << 1 << "invalid JSON";
+        // nlohmann throws out_of_range, not parse_error, for this (fuzz_data_row, a longer local run).
+        QTest::newRow("number overflow") << QByteArray("{\"text\": \"a\"}\n{\"text\": \"b\", \"n\": 1e400}\n") << 2
+                                         << "invalid JSON: the number 1e400 is beyond the range of a double";
         QTest::newRow("not an object") << QByteArray("[1, 2]\n") << 1 << "a row must be a JSON object, not an array";
         QTest::newRow("unknown keys") << QByteArray("{\"question\": \"q\"}") << 1 << "cannot tell the format";
         QTest::newRow("missing key") << alpaca + "{\"instruction\": \"i\"}\n" << 2 << "missing \"output\"";
@@ -288,6 +291,11 @@ private slots:
         QTest::newRow("no assistant") << QByteArray("{\"messages\": [{\"role\": \"user\", \"content\": \"u\"}]}") << 1
                                       << "no assistant message";
         QTest::newRow("empty text") << QByteArray("{\"text\": \"x\"}\n{\"text\": \"\"}") << 2 << "\"text\" is empty";
+    }
+    void number_overflow_in_a_json_document() {
+        const std::string path = write("big.json", "[{\"text\": \"a\", \"n\": 1e400}]");
+        const QString msg = error_of([&] { load_rows(path, {}); });
+        QCOMPARE(msg, QString::fromStdString(path) + ": invalid JSON: the number 1e400 is beyond the range of a double");
     }
     void bad_rows() {
         QFETCH(QByteArray, content);

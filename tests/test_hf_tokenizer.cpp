@@ -268,6 +268,9 @@ private slots:
                                            << QString("BertNormalizer");
         QTest::newRow("decoder") << QString("/decoder") << QString("{\"type\": \"WordPiece\", \"prefix\": \"##\"}") << QString("WordPiece");
         QTest::newRow("post-processor") << QString("/post_processor") << QString("{\"type\": \"Mystery\"}") << QString("Mystery");
+        // A type with a line break (fuzz_tokenizer_json, a longer local run): named, escaped, one line.
+        QTest::newRow("type with a line break") << QString("/normalizer") << QString("{\"type\": \"Seque\\nnce\"}")
+                                                << QString("normalizer type 'Seque\\x0ance'");
         QTest::newRow("dropout") << QString("/model/dropout") << QString("0.1") << QString("dropout");
         QTest::newRow("bad regex") << QString("/pre_tokenizer")
                                    << QString("{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(unclosed\"}, \"behavior\": \"Isolated\"}")

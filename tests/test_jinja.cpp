@@ -112,6 +112,9 @@ void TestJinja::untrusted_templates_stop_with_errors() {
         {"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "2 million steps"},
         {"{{ 'x' * 100000000 }}", "more than 16 MiB"},
         {"{% for i in range(5000) %}{{ 'y' * 10000 }}{% endfor %}", "renders more than 16 MiB"},
+        // An attribute name with a line break (fuzz_chat_template, a longer local run): escaped in the message.
+        {"{% for message in messages %}{{ message['}}\ne'] + 'x' }}{% endfor %}", "has no attribute '}}\\x0ae'"},
+        {"{{ raise_exception('two\nlines') }}", "two\\x0alines"},
     };
     for (const auto& [source, want] : cases) {
         const std::string e = error(source);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "io/strict_json.h"
 #include "data/jinja/interpreter.h"
 #include "data/jinja/parser.h"
@@ -15,11 +16,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Every message about a template starts with its name (the one-line rule of
-// docs/chat-templates.md); an inner error that does not is given it.
+// Every message about a template starts with its name and is one line (the rule of
+// docs/chat-templates.md); an inner error that does not is given its name. The template's own
+// text can reach a message (an attribute name such as message['}}\n'], raise_exception's
+// argument), so control characters are escaped here, at the boundary (a fuzz finding).
 [[noreturn]] void rethrow_named(const std::string& name, const Error& e) {
-    const std::string msg = e.what();
-    if (msg.rfind(name, 0) == 0) throw e;
+    const std::string msg = escape_control_chars(e.what(), false, 2000);
+    if (msg.rfind(name, 0) == 0) throw Error(msg);
     fail(name, msg);
 }
 

@@ -132,6 +132,19 @@ std::string shown(const std::string& s) {
     return out;
 }
 
+// nlohmann refuses a number beyond a double's range ("1e400") with out_of_range, not parse_error
+// (a fuzz finding); said as the number, cut to kShownBytes.
+std::string out_of_range_text(const json::out_of_range& e) {
+    std::string msg = e.what();
+    const std::string mark = "number overflow parsing '";
+    if (const size_t at = msg.find(mark); at != std::string::npos) {
+        std::string number = msg.substr(at + mark.size());
+        if (!number.empty() && number.back() == '\'') number.pop_back();
+        return "the number " + shown(number) + " is beyond the range of a double";
+    }
+    return escape_control_chars(msg, false, 400);
+}
+
 // nlohmann's message without its "[json.exception...] parse error at line 1, column 5: " prefix,
 // the text it last read cut to kShownBytes (it echoes a whole 50 MB string token otherwise), and
 // the byte offset of the error in `what` (a line, or the file).
@@ -405,6 +418,9 @@ void read_json_lines(const std::string& path, const std::string& content, RowCol
         } catch (const json::parse_error& e) {
             rows.bad_row(source, "invalid JSON: " + parse_error_text(e));
             continue;
+        } catch (const json::out_of_range& e) {
+            rows.bad_row(source, "invalid JSON: " + out_of_range_text(e));
+            continue;
         }
         if (!duplicates.empty()) {
             rows.bad_row(source, duplicate_text(duplicates.front(), 0));
@@ -468,6 +484,13 @@ void read_json_document(const std::string& path, const std::string& content, Row
         const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, content.size());
         const size_t line = 1 + std::count(content.begin(), content.begin() + upto, '\n');
         fail(path + ":" + std::to_string(line), "invalid JSON: " + parse_error_text(e, "file"));
+    } catch (const json::out_of_range& e) {
+        const size_t first = content.find_first_not_of(" \t\r\n");
+        if (first != std::string::npos && content[first] == '{') {
+            read_json_lines(path, content, rows);  // JSON lines saved as .json: the line says which
+            return;
+        }
+        fail(path, "invalid JSON: " + out_of_range_text(e));
     }
     const json* list = nullptr;
     std::string list_key;  // its key in the root object

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "data/hf_bpe.h"
 #include "data/hf_decoder.h"
 #include "data/hf_json.h"
@@ -113,68 +114,77 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& tokenizer_json
 }
 
 std::unique_ptr<HfTokenizer> HfTokenizer::parse(const std::string& text, const std::string& file) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {
-        std::string what = e.what();
-        fail(file, "malformed JSON: " + what);
-    }
-    if (!j.is_object()) fail(file, std::string("expected a JSON object, got ") + j.type_name());
-    std::unique_ptr<HfTokenizer> tok(new HfTokenizer());
-    tok->file_ = file;
-
-    auto model = j.find("model");
-    if (model == j.end() || !model->is_object()) fail(file, "has no \"model\" object");
-    // Files written by older tokenizers versions may leave out the BPE model's type.
-    const std::string type = model->contains("type") ? hf_json::type_of(*model, file, "model")
-                             : model->contains("merges") ? "BPE"
-                                                         : "unknown";
-    if (type != "BPE")
-        fail(file, "model type '" + type + "' is not supported (only BPE; WordPiece, Unigram and WordLevel are not)");
-    tok->model_ = std::make_unique<HfBpe>(*model, file);
-
-    tok->normalizer_ = parse_hf_normalizer(j.value("normalizer", json()), file);
-    tok->pre_tokenizer_ = parse_hf_pre_tokenizer(j.value("pre_tokenizer", json()), file);
-    tok->decoder_ = parse_hf_decoder(j.value("decoder", json()), file);
-    tok->byte_level_ = has_byte_level(j.value("pre_tokenizer", json())) || has_byte_level(j.value("decoder", json()));
-
-    std::vector<HfAddedToken> added;
-    int32_t max_id = tok->model_->size() - 1;
-    if (auto a = j.find("added_tokens"); a != j.end() && !a->is_null()) {
-        if (!a->is_array()) fail(file, "\"added_tokens\" must be a list");
-        for (const auto& t : *a) {
-            const std::string c = "added_tokens";
-            HfAddedToken at;
-            if (!t.is_object()) fail(file, c + ": each entry must be an object");
-            const long long id = hf_json::int_at(t, "id", -1, file, c);
-            if (id < 0 || id > INT32_MAX) fail(file, c + ": an entry has no valid \"id\"");
-            at.id = static_cast<int32_t>(id);
-            at.content = hf_json::string_at(t, "content", file, c);
-            if (at.content.empty()) fail(file, c + ": token " + std::to_string(id) + " has empty content");
-            at.special = hf_json::bool_at(t, "special", false, file, c);
-            at.lstrip = hf_json::bool_at(t, "lstrip", false, file, c);
-            at.rstrip = hf_json::bool_at(t, "rstrip", false, file, c);
-            at.single_word = hf_json::bool_at(t, "single_word", false, file, c);
-            at.normalized = hf_json::bool_at(t, "normalized", !at.special, file, c);
-            max_id = std::max(max_id, at.id);
-            added.push_back(std::move(at));
+    // The file's own strings reach its messages (a component's type, a token's content): escaped at this
+    // boundary, every message stays one line (a fuzz finding: a normalizer type with a line break).
+    const auto build = [&]() -> std::unique_ptr<HfTokenizer> {
+        json j;
+        try {
+            j = json::parse(text);
+        } catch (const json::exception& e) {
+            std::string what = e.what();
+            fail(file, "malformed JSON: " + what);
         }
-    }
-    tok->added_ = HfAddedTokens(std::move(added), tok->normalizer_.get());
-    tok->vocab_size_ = max_id + 1;
+        if (!j.is_object()) fail(file, std::string("expected a JSON object, got ") + j.type_name());
+        std::unique_ptr<HfTokenizer> tok(new HfTokenizer());
+        tok->file_ = file;
 
-    const Around around = parse_post_processor(j.value("post_processor", json()), file, *tok);
-    tok->prefix_ = around.prefix;
-    tok->suffix_ = around.suffix;
-    for (const auto* side : {&tok->prefix_, &tok->suffix_}) {
-        for (int32_t id : *side)
-            if (!tok->has_id(id)) fail(file, "post_processor: special token id " + std::to_string(id) + " is not a token");
+        auto model = j.find("model");
+        if (model == j.end() || !model->is_object()) fail(file, "has no \"model\" object");
+        // Files written by older tokenizers versions may leave out the BPE model's type.
+        const std::string type = model->contains("type") ? hf_json::type_of(*model, file, "model")
+                                 : model->contains("merges") ? "BPE"
+                                                             : "unknown";
+        if (type != "BPE")
+            fail(file, "model type '" + type + "' is not supported (only BPE; WordPiece, Unigram and WordLevel are not)");
+        tok->model_ = std::make_unique<HfBpe>(*model, file);
+
+        tok->normalizer_ = parse_hf_normalizer(j.value("normalizer", json()), file);
+        tok->pre_tokenizer_ = parse_hf_pre_tokenizer(j.value("pre_tokenizer", json()), file);
+        tok->decoder_ = parse_hf_decoder(j.value("decoder", json()), file);
+        tok->byte_level_ = has_byte_level(j.value("pre_tokenizer", json())) || has_byte_level(j.value("decoder", json()));
+
+        std::vector<HfAddedToken> added;
+        int32_t max_id = tok->model_->size() - 1;
+        if (auto a = j.find("added_tokens"); a != j.end() && !a->is_null()) {
+            if (!a->is_array()) fail(file, "\"added_tokens\" must be a list");
+            for (const auto& t : *a) {
+                const std::string c = "added_tokens";
+                HfAddedToken at;
+                if (!t.is_object()) fail(file, c + ": each entry must be an object");
+                const long long id = hf_json::int_at(t, "id", -1, file, c);
+                if (id < 0 || id > INT32_MAX) fail(file, c + ": an entry has no valid \"id\"");
+                at.id = static_cast<int32_t>(id);
+                at.content = hf_json::string_at(t, "content", file, c);
+                if (at.content.empty()) fail(file, c + ": token " + std::to_string(id) + " has empty content");
+                at.special = hf_json::bool_at(t, "special", false, file, c);
+                at.lstrip = hf_json::bool_at(t, "lstrip", false, file, c);
+                at.rstrip = hf_json::bool_at(t, "rstrip", false, file, c);
+                at.single_word = hf_json::bool_at(t, "single_word", false, file, c);
+                at.normalized = hf_json::bool_at(t, "normalized", !at.special, file, c);
+                max_id = std::max(max_id, at.id);
+                added.push_back(std::move(at));
+            }
+        }
+        tok->added_ = HfAddedTokens(std::move(added), tok->normalizer_.get());
+        tok->vocab_size_ = max_id + 1;
+
+        const Around around = parse_post_processor(j.value("post_processor", json()), file, *tok);
+        tok->prefix_ = around.prefix;
+        tok->suffix_ = around.suffix;
+        for (const auto* side : {&tok->prefix_, &tok->suffix_}) {
+            for (int32_t id : *side)
+                if (!tok->has_id(id)) fail(file, "post_processor: special token id " + std::to_string(id) + " is not a token");
+        }
+        if (auto t = j.find("truncation"); t != j.end() && !t->is_null()) {
+            // Deliberately not applied: transformers' tokenizer(text) does not truncate unless asked.
+        }
+        return tok;
+    };
+    try {
+        return build();
+    } catch (const Error& e) {
+        throw Error(escape_control_chars(e.what(), false, 2000));
     }
-    if (auto t = j.find("truncation"); t != j.end() && !t->is_null()) {
-        // Deliberately not applied: transformers' tokenizer(text) does not truncate unless asked.
-    }
-    return tok;
 }
 
 std::vector<int32_t> HfTokenizer::encode(const std::string& input, bool add_special_tokens) const {
