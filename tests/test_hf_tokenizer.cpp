@@ -271,6 +271,9 @@ private slots:
         // A type with a line break (fuzz_tokenizer_json, a longer local run): named, escaped, one line.
         QTest::newRow("type with a line break") << QString("/normalizer") << QString("{\"type\": \"Seque\\nnce\"}")
                                                 << QString("normalizer type 'Seque\\x0ance'");
+        // Two tokens with one id, and an empty token (fuzz_tokenizer_json): ids would decode to either.
+        QTest::newRow("shared id") << QString("/model/vocab/zz") << QString("3") << QString("vocab id 3 is given to two tokens");
+        QTest::newRow("empty token") << QString("/model/vocab/") << QString("7") << QString("the vocab has an empty token (id 7)");
         QTest::newRow("dropout") << QString("/model/dropout") << QString("0.1") << QString("dropout");
         QTest::newRow("bad regex") << QString("/pre_tokenizer")
                                    << QString("{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(unclosed\"}, \"behavior\": \"Isolated\"}")

@@ -43,12 +43,20 @@ HfBpe::HfBpe(const json& model, const std::string& file) {
     for (auto it = v->begin(); it != v->end(); ++it) {
         if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT32_MAX)
             fail(file, c + ": vocab id of '" + it.key() + "' must be a non-negative integer");
+        if (it.key().empty()) fail(file, c + ": the vocab has an empty token (id " + std::to_string(it->get<int64_t>()) + ")");
         const auto id = static_cast<int32_t>(it->get<int64_t>());
         vocab_.emplace(it.key(), id);
         max_id = std::max(max_id, id);
     }
     tokens_.assign(static_cast<std::size_t>(max_id + 1), std::string());
-    for (const auto& [tok, id] : vocab_) tokens_[static_cast<std::size_t>(id)] = tok;
+    for (const auto& [tok, id] : vocab_) {
+        // One id, one token: with two, ids would decode to either (a fuzz finding; real files never do this).
+        std::string& slot = tokens_[static_cast<std::size_t>(id)];
+        if (!slot.empty())
+            fail(file, c + ": vocab id " + std::to_string(id) + " is given to two tokens, '" + std::min(slot, tok) +
+                           "' and '" + std::max(slot, tok) + "'");
+        slot = tok;
+    }
 
     if (const std::string unk = hf_json::optional_string_at(model, "unk_token", file, c); !unk.empty()) {
         unk_id_ = token_to_id(unk);
