@@ -305,9 +305,7 @@ int run_bench(const CommandArgs& argv) {
     }
     const BenchOptions o = parse_options(args);
     const train::World world = train::world_from_environment();
-    std::string device_name = args.get("device", "auto");
-    if (world.distributed() && (device_name == "auto" || device_name == "cuda") && torch::cuda::is_available())
-        device_name = "cuda:" + std::to_string(world.local_rank);
+    const std::string device_name = train::device_for_rank(world, args.get("device", "auto"));
     const c10::Device device = model::resolve_device(device_name, "--device");
     std::unique_ptr<train::ProcessGroup> group;
     if (world.distributed())  // generous: the others wait while rank 0 times one process alone

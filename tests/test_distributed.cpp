@@ -59,24 +59,10 @@ std::unique_ptr<QProcess> start_cli(const QStringList& args, const std::map<QStr
     return p;
 }
 
-ProcessResult finish(QProcess& p, int timeout_ms = 300000) {
-    ProcessResult r;
-    if (!p.waitForFinished(timeout_ms)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = QStringLiteral("timed out");
-        return r;
-    }
-    r.crashed = p.exitStatus() != QProcess::NormalExit;
-    r.code = r.crashed ? -1 : p.exitCode();
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
 
 ProcessResult cli_with_env(const QStringList& args, const std::map<QString, QString>& env, int timeout_ms = 300000) {
     auto p = start_cli(args, env);
-    return finish(*p, timeout_ms);
+    return droplora::testing::finish_process(*p, timeout_ms);
 }
 
 std::vector<double> step_losses(const std::string& run_dir) {
@@ -153,17 +139,7 @@ private slots:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         dir_ = tmp_.path().toStdString();
-        data_ = dir_ + "/task.jsonl";
-        std::ofstream out(data_);
-        const char* words[] = {"apple", "river", "stone", "cloud", "paper", "green", "light", "music",
-                               "table", "water", "house", "night", "bread", "chair", "plant", "smile"};
-        for (int rep = 0; rep < 2; ++rep)
-            for (const char* w : words) {
-                std::string up(w);
-                for (auto& c : up) c = static_cast<char>(std::toupper(c));
-                out << nlohmann::json{{"instruction", "Write the word in capital letters."}, {"input", w}, {"output", up}}.dump()
-                    << "\n";
-            }
+        data_ = droplora::testing::write_capitals_task(dir_ + "/task.jsonl");
     }
 
     // lora, step masks (rank 0's draw on every rank) and learned masks; `--nproc-per-node 2` end to end.
@@ -223,7 +199,7 @@ private slots:
                                        {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "2"},
                                        {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}, {"OMP_NUM_THREADS", "1"}}));
         for (auto& p : ranks) {
-            const auto r = finish(*p);
+            const auto r = droplora::testing::finish_process(*p);
             QVERIFY2(r.code == 0, qPrintable(r.err));
         }
         const double d = adapter_difference(dir_ + "/env-lora/adapter", dir_ + "/two-lora/adapter");
@@ -319,7 +295,7 @@ private slots:
             ranks.push_back(start_cli({"train", "--config", q(rank == 0 ? cfg : other), "--quiet"},
                                       {{"RANK", QString::number(rank)}, {"WORLD_SIZE", "2"},
                                        {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", p2}}));
-        const auto r0 = finish(*ranks[0]), r1 = finish(*ranks[1]);
+        const auto r0 = droplora::testing::finish_process(*ranks[0]), r1 = droplora::testing::finish_process(*ranks[1]);
         QVERIFY2(r0.code != 0 && r0.err.contains("run file (its settings, paths aside) of rank(s) 1 differs from rank 0's"),
                  qPrintable(r0.err));
         QVERIFY2(r1.code != 0 && r1.err.contains("rank 1 of 2: ") && r1.err.contains("my run file"), qPrintable(r1.err));

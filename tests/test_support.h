@@ -8,6 +8,7 @@
 #include <QStringList>
 #include <QtTest/QtTest>
 
+#include <cctype>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -59,12 +60,8 @@ struct ProcessResult {
     QString out, err;
 };
 
-// Runs `program` to its end (killed after `timeout_ms`, then err says "timed out").
-inline ProcessResult run_process(const QString& program, const QStringList& args, const QString& cwd = QString(),
-                                 int timeout_ms = 300000) {
-    QProcess p;
-    if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
-    p.start(program, args);
+// Waits for a started process to end (killed after `timeout_ms`, then err says "timed out").
+inline ProcessResult finish_process(QProcess& p, int timeout_ms = 300000) {
     ProcessResult r;
     if (!p.waitForFinished(timeout_ms)) {
         p.kill();
@@ -77,6 +74,31 @@ inline ProcessResult run_process(const QString& program, const QStringList& args
     r.out = QString::fromUtf8(p.readAllStandardOutput());
     r.err = QString::fromUtf8(p.readAllStandardError());
     return r;
+}
+
+// Runs `program` to its end (killed after `timeout_ms`, then err says "timed out").
+inline ProcessResult run_process(const QString& program, const QStringList& args, const QString& cwd = QString(),
+                                 int timeout_ms = 300000) {
+    QProcess p;
+    if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
+    p.start(program, args);
+    return finish_process(p, timeout_ms);
+}
+
+// The engine tests' tiny task at `path`: 32 alpaca rows "Write the word in capital letters." over 16
+// words (twice), short enough for the 128-position fixtures. Returns `path`.
+inline std::string write_capitals_task(const std::string& path) {
+    const char* words[] = {"apple", "river", "stone", "cloud", "paper", "green", "light", "music",
+                           "table", "water", "house", "night", "bread", "chair", "plant", "smile"};
+    std::ofstream out(path);
+    for (int rep = 0; rep < 2; ++rep)
+        for (const char* w : words) {
+            std::string up(w);
+            for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            out << "{\"instruction\": \"Write the word in capital letters.\", \"input\": \"" << w
+                << "\", \"output\": \"" << up << "\"}\n";
+        }
+    return path;
 }
 
 #ifdef DROPLORA_BIN_DIR

@@ -60,20 +60,7 @@ private:
 };
 
 // A small task the random base cannot do: echo a word in upper case.
-std::string write_task(const fs::path& dir) {
-    const char* words[] = {"apple", "river", "stone", "cloud", "paper", "green", "light", "music",
-                           "table", "water", "house", "night", "bread", "chair", "plant", "smile"};
-    const fs::path path = dir / "task.jsonl";
-    std::ofstream out(path);
-    for (int rep = 0; rep < 2; ++rep)
-        for (const char* w : words) {
-            std::string up(w);
-            for (auto& c : up) c = static_cast<char>(std::toupper(c));
-            out << nlohmann::json{{"instruction", "Write the word in capital letters."}, {"input", w}, {"output", up}}.dump()
-                << "\n";
-        }
-    return path.string();
-}
+std::string write_task(const fs::path& dir) { return droplora::testing::write_capitals_task((dir / "task.jsonl").string()); }
 
 config::RunConfig tiny_run(const fs::path& dir, const std::string& name) {
     config::RunConfig c;

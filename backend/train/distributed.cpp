@@ -67,6 +67,12 @@ World world_from_environment() {
     return w;
 }
 
+std::string device_for_rank(const World& world, const std::string& device) {
+    if (world.distributed() && (device == "auto" || device == "cuda") && torch::cuda::is_available())
+        return "cuda:" + std::to_string(world.local_rank);
+    return device;
+}
+
 std::string rank_prefix(const World& world) {
     if (!world.distributed()) return "";
     return "rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": ";
@@ -158,30 +164,52 @@ ProcessGroup::~ProcessGroup() = default;
 const World& ProcessGroup::world() const { return impl_->world; }
 const std::string& ProcessGroup::backend() const { return impl_->backend; }
 
-void ProcessGroup::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what) {
-    // One flat buffer per (dtype, device): the adapters' gradients are many small tensors.
-    std::map<std::tuple<int, int, int>, std::vector<at::Tensor>> groups;
+namespace {
+
+// The tensors packed into flat buffers per (dtype, device), of at most kBucketBytes (a tensor larger than
+// that goes alone), `collective` run on each buffer and the result copied back: a step's many small
+// gradients or masks are one collective, and full fine-tuning's weights never need a second model's memory.
+constexpr int64_t kBucketBytes = int64_t{64} << 20;
+
+template <typename Collective>
+void packed(const std::vector<at::Tensor>& tensors, Collective&& collective) {
+    std::map<std::tuple<int, int, int>, std::vector<std::vector<at::Tensor>>> buckets;
+    std::map<std::tuple<int, int, int>, int64_t> filled;
     for (const auto& t : tensors) {
         const auto d = t.device();
-        groups[{static_cast<int>(t.scalar_type()), static_cast<int>(d.type()), d.has_index() ? d.index() : -1}]
-            .push_back(t);
+        const std::tuple<int, int, int> key{static_cast<int>(t.scalar_type()), static_cast<int>(d.type()),
+                                            d.has_index() ? d.index() : -1};
+        auto& list = buckets[key];
+        const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
+        if (list.empty() || filled[key] + bytes > kBucketBytes) {
+            list.emplace_back();
+            filled[key] = 0;
+        }
+        list.back().push_back(t);
+        filled[key] += bytes;
     }
-    try {
-        for (auto& [key, group] : groups) {
+    torch::NoGradGuard no_grad;
+    for (auto& [key, list] : buckets) {
+        for (auto& bucket : list) {
             std::vector<at::Tensor> flat_parts;
-            for (const auto& t : group) flat_parts.push_back(t.detach().reshape({-1}));
+            for (const auto& t : bucket) flat_parts.push_back(t.detach().reshape({-1}));
             std::vector<at::Tensor> buffer{torch::cat(flat_parts)};
-            impl_->gloo->allreduce(buffer)->wait();
+            collective(buffer);
             int64_t offset = 0;
-            torch::NoGradGuard no_grad;
-            for (auto& t : group) {
+            for (auto& t : bucket) {
                 const int64_t n = t.numel();
                 t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
                 offset += n;
             }
         }
-    } catch (const Error&) {
-        throw;
+    }
+}
+
+}  // namespace
+
+void ProcessGroup::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what) {
+    try {
+        packed(tensors, [&](std::vector<at::Tensor>& buffer) { impl_->gloo->allreduce(buffer)->wait(); });
     } catch (const std::exception& e) {
         impl_->lost(what, e);
     }
@@ -189,12 +217,7 @@ void ProcessGroup::all_reduce_sum(const std::vector<at::Tensor>& tensors, const 
 
 void ProcessGroup::broadcast(const std::vector<at::Tensor>& tensors, const std::string& what) {
     try {
-        torch::NoGradGuard no_grad;
-        for (const auto& t : tensors) {
-            std::vector<at::Tensor> buffer{t.detach().contiguous()};
-            impl_->gloo->broadcast(buffer)->wait();
-            if (!buffer[0].is_same(t)) t.copy_(buffer[0]);
-        }
+        packed(tensors, [&](std::vector<at::Tensor>& buffer) { impl_->gloo->broadcast(buffer)->wait(); });
     } catch (const std::exception& e) {
         impl_->lost(what, e);
     }

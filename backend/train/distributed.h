@@ -32,6 +32,10 @@ struct World {
 // Error naming the variable for a value that is missing, not a number or out of range.
 World world_from_environment();
 
+// The device a rank trains on: "auto" or "cuda" with several processes and CUDA present is
+// "cuda:LOCAL_RANK" (one GPU per process of a machine); anything else as given.
+std::string device_for_rank(const World& world, const std::string& device);
+
 // "rank 1 of 2: " for a distributed world, "" for one process: the prefix of a worker's messages.
 std::string rank_prefix(const World& world);
 

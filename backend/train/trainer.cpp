@@ -193,9 +193,8 @@ void Run::setup() {
     if (writes()) claim_output();
 
     obs_.on_log("loading " + cfg_.model);
-    config::RunConfig session_cfg = cfg_;
-    if (world_.distributed() && (cfg_.device == "auto" || cfg_.device == "cuda") && torch::cuda::is_available())
-        session_cfg.device = "cuda:" + std::to_string(world_.local_rank);  // one GPU per process of a machine
+    config::RunConfig session_cfg = cfg_;  // config.yaml keeps "auto": a resume picks again
+    session_cfg.device = device_for_rank(world_, cfg_.device);
     session_ = build_session(session_cfg, [this](const std::string& l) { obs_.on_log(l); });
     obs_.on_log(describe_device(session_.device, session_.dtype));
     data_ = load_run_data(cfg_, *session_.tokenizer, [this](const std::string& l) { obs_.on_log(l); });
