@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "train/world.h"
 
 namespace droplora::app {
 
@@ -26,26 +27,6 @@ std::vector<pid_t> g_workers;  // read by the signal handler
 extern "C" void forward_signal(int sig) {
     for (pid_t p : g_workers)
         if (p > 0) kill(p, sig);
-}
-
-// A port nobody listens on now, from the kernel (bind to port 0). Another
-// program could take it before rank 0 does; the error then names MASTER_PORT.
-int free_local_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) fail("--nproc-per-node", std::string("cannot open a socket: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        const std::string why = std::strerror(errno);
-        close(fd);
-        fail("--nproc-per-node", "cannot find a free local port: " + why);
-    }
-    close(fd);
-    return ntohs(addr.sin_port);
 }
 
 std::string describe_status(int status) {
@@ -81,7 +62,7 @@ int launch_local_workers(const std::string& command, int nproc, const std::vecto
     if (n <= 0) fail("/proc/self/exe", std::string("cannot find this program to start its workers: ") + std::strerror(errno));
     exe[n] = '\0';
     const char* port_env = std::getenv("MASTER_PORT");
-    const std::string port = port_env != nullptr && *port_env != '\0' ? port_env : std::to_string(free_local_port());
+    const std::string port = port_env != nullptr && *port_env != '\0' ? port_env : std::to_string(train::free_loopback_port());
     // On the CPU the workers share the cores; OMP_NUM_THREADS set by the person wins.
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(nproc)));

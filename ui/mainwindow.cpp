@@ -46,6 +46,7 @@
 #include "previewpanel.h"
 #include "runspanel.h"
 #include "runstatus.h"
+#include "runworkspace.h"
 #include "runsummary.h"
 #include "subspaceplot.h"
 #include "theme.h"
@@ -91,8 +92,9 @@ QScrollArea* scrolled(QWidget* panel) {
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent),
-      m_controller(new TrainingController(this)),
-      m_exportJob(new ExportJob(this)),
+      m_workspace(new RunWorkspace(this)),
+      m_controller(m_workspace->controller()),
+      m_exportJob(m_workspace->exportJob()),
       m_modelPanel(new ModelPanel),
       m_datasetPanel(new DatasetPanel),
       m_adapterPanel(new AdapterPanel),
@@ -104,7 +106,7 @@ MainWindow::MainWindow(QWidget* parent)
       m_status(new RunStatus),
       m_previewPanel(new PreviewPanel),
       m_summary(new RunSummary),
-      m_compare(new CompareSession(m_controller, this)) {
+      m_compare(m_workspace->compareSession()) {
     setObjectName(QStringLiteral("DropLoRAWorkbench"));
     buildLayout();
     buildActions();
@@ -124,8 +126,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_previewPanel->setSourceProvider([this] {
         PreviewPanel::Source source;
         source.modelDir = QString::fromStdString(config().model);
-        source.runDir = m_currentRunDir;
-        source.running = m_controller->isRunning() && m_controller->runDir() == m_currentRunDir;
+        source.runDir = currentRunDir();
+        source.running = m_controller->isRunning() && m_controller->runDir() == currentRunDir();
         const auto form = config();
         source.examplesPath = QString::fromStdString(form.data.val);
         source.format = QString::fromStdString(form.data.format);
@@ -139,7 +141,7 @@ MainWindow::MainWindow(QWidget* parent)
         clearPlots();
         m_status->reset();
         appendLog(tr("— compare: %1 run into %2 —").arg(name, runDir));
-        m_currentRunDir = runDir;
+        m_workspace->setCurrentRunDir(runDir);
         updateTitle();
     });
     connect(m_compare, &CompareSession::finished, this, &MainWindow::onCompareFinished);
@@ -385,11 +387,12 @@ void MainWindow::connectController() {
         if (m_clearOnStart) {
             m_clearOnStart = false;
             clearPlots();
-            m_currentRunDir = m_controller->runDir();
+            m_workspace->setCurrentRunDir(m_controller->runDir());
             updateTitle();
         }
         const auto& adapter = m_controller->config().adapter;
         m_heatmap->setDropRate(adapter.method == "droplora" ? adapter.drop_rate : 0.0);
+        m_status->setProcesses(m_controller->processes());
         m_status->setStarted(maxSteps, startStep);
         // config.yaml exists now, so the run folder lists.
         m_runsPanel->addRecentRun(m_controller->runDir());
@@ -491,14 +494,14 @@ void MainWindow::updateActions() {
     m_startAction->setEnabled(idle && !comparing && !m_closeWhenIdle && problem.isEmpty());
     m_startAction->setToolTip(problem.isEmpty() ? tr("Start training (F5)") : tr("Fix first — %1").arg(problem));
     m_compareAction->setEnabled(idle && !comparing && !m_closeWhenIdle);
-    m_pauseAction->setEnabled(state == TrainingController::State::Running ||
-                              state == TrainingController::State::Paused);
+    m_pauseAction->setEnabled(m_controller->canPause() && (state == TrainingController::State::Running ||
+                                                           state == TrainingController::State::Paused));
     const bool paused = state == TrainingController::State::Paused;
     m_pauseAction->setText(paused ? tr("Resume") : tr("Pause"));
     m_pauseAction->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
     m_stopAction->setEnabled(state == TrainingController::State::Running || paused);
     // Something to export: the shown run has a final adapter or a checkpoint.
-    const bool exportable = idle && !exporting && hasSomethingToExport();
+    const bool exportable = idle && !exporting && m_workspace->hasSomethingToExport();
     m_exportAction->setEnabled(exportable);
     for (QAction* a : m_exportFormatActions) a->setEnabled(exportable);
     m_exportAction->setToolTip(exportable ? tr("Export the shown run's adapter")
@@ -524,7 +527,7 @@ void MainWindow::updateActions() {
 void MainWindow::updateTitle() {
     QString title = tr("DropLoRA Workbench");
     if (!m_runFile.isEmpty()) title += QStringLiteral(" — ") + QFileInfo(m_runFile).fileName();
-    if (!m_currentRunDir.isEmpty()) title += QStringLiteral(" — run ") + QFileInfo(m_currentRunDir).fileName();
+    if (!currentRunDir().isEmpty()) title += QStringLiteral(" — run ") + QFileInfo(currentRunDir()).fileName();
     setWindowTitle(title);
 }
 
@@ -565,12 +568,10 @@ void MainWindow::chooseAndOpenRunFolder() {
     openRunFolder(dir);
 }
 
-bool MainWindow::hasSomethingToExport() const {
-    return !m_currentRunDir.isEmpty() && !PreviewPanel::latestAdapterDir(m_currentRunDir, false).isEmpty();
-}
+QString MainWindow::currentRunDir() const { return m_workspace->currentRunDir(); }
 
 void MainWindow::chooseAndExport(int formatIndex) {
-    if (!hasSomethingToExport()) return;
+    if (!m_workspace->hasSomethingToExport()) return;
     if (!m_exportDialog) {
         m_exportDialog = new ExportDialog(this);
         connect(m_exportDialog, &ExportDialog::exportRequested, this,
@@ -580,7 +581,7 @@ void MainWindow::chooseAndExport(int formatIndex) {
         connect(m_exportDialog, &ExportDialog::cancelRequested, m_exportJob, &ExportJob::cancel);
     }
     if (!m_exportJob->isRunning()) {
-        m_exportDialog->setSource(m_currentRunDir, QString::fromStdString(config().model));
+        m_exportDialog->setSource(currentRunDir(), QString::fromStdString(config().model));
         if (formatIndex >= 0 && formatIndex < exportFormats().size())
             m_exportDialog->setFormat(exportFormats()[formatIndex].format);  // else the dialog's last choice
     }

@@ -39,6 +39,7 @@ class RunStatus;
 class RunSummary;
 class RunsPanel;
 class SubspacePlot;
+class RunWorkspace;
 class TrainingController;
 class TrainingPanel;
 
@@ -66,7 +67,7 @@ public:
     bool startTraining();
     // The first problem of the form that blocks Start, as "Tab: field: what", and its tab; empty when none.
     QString formProblem(int* tab = nullptr) const;
-    // The first folder name `dir`-2, `dir`-3, … that holds no run (as spelled: relative stays relative).
+    // The first folder name `dir`-2, `dir`-3, … that holds no run (RunWorkspace's rule).
     static QString freshRunFolder(const QString& dir);
     bool resumeRun(const QString& dir);
     // `ggufType`: the weight type of a GGUF model export (f16, q8_0, bf16, f32).
@@ -77,12 +78,15 @@ public:
     bool compareMethods();
 
     // The run folder that exports use: the last run trained or opened.
-    QString currentRunDir() const { return m_currentRunDir; }
+    QString currentRunDir() const;
+    // What the window shows and runs, without its widgets (open, start, resume, export, compare).
+    RunWorkspace* workspace() const { return m_workspace; }
     QString logText() const;
     QString lastLogLine() const;
 
     QDockWidget* logDock() const { return m_logDock; }
     QAction* startAction() const { return m_startAction; }
+    QAction* pauseAction() const { return m_pauseAction; }
     QAction* exportAction() const { return m_exportAction; }
     QTabWidget* formTabs() const { return m_formTabs; }
     ExportDialog* exportDialog() const { return m_exportDialog; }  // null until the first export
@@ -134,11 +138,11 @@ private:
     // The window at the screen's available size (or its remembered geometry), splitters as left.
     void restoreLayout();
     void saveLayout();
-    bool hasSomethingToExport() const;
     static int tabOfConfigField(const QString& message);
     static constexpr int kModelTabIndex = 0;
 
-    TrainingController* m_controller;
+    RunWorkspace* m_workspace;
+    TrainingController* m_controller;  // the workspace's (as are the export job and the comparison)
     ExportJob* m_exportJob;
     ModelPanel* m_modelPanel;
     DatasetPanel* m_datasetPanel;
@@ -176,11 +180,9 @@ private:
     QMenu* m_recentRunsMenu = nullptr;
 
     QString m_runFile;
-    QString m_currentRunDir;
     bool m_closeWhenIdle = false;  // a close was asked for during a run or an export
     bool m_clearOnStart = false;   // a new run (not a resume) replaces the plots once it has started
     int m_messageState = -1;       // the controller state whose message the status bar shows
-    QString m_exportOutDir;        // of the export going (or the last one)
 };
 
 }  // namespace droplora::ui

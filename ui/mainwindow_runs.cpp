@@ -24,6 +24,7 @@
 #include "runspanel.h"
 #include "runstatus.h"
 #include "runsummary.h"
+#include "runworkspace.h"
 #include "subspaceplot.h"
 #include "train/run_folder.h"
 #include "train/metrics_log.h"
@@ -37,18 +38,6 @@ namespace droplora::ui {
 
 using droplora::train::RunOutcome;
 
-namespace {
-
-// The step of the newest whole checkpoint (train/run_folder.h's rule), or -1 when there is none.
-qint64 latestCheckpointStep(const QString& runDir) {
-    const auto all = droplora::run_folder::list_checkpoints(runDir.toStdString());
-    return all.empty() ? -1 : all.back().step;
-}
-
-// A folder a new training would overwrite.
-bool holdsTraining(const QString& dir) { return droplora::run_folder::holds_training(dir.toStdString()); }
-
-}  // namespace
 
 bool MainWindow::openRunFolder(const QString& dir) {
     return loadRun(dir, -1);
@@ -59,54 +48,34 @@ bool MainWindow::loadRun(const QString& dir, qint64 untilStep) {
         Dialogs::error(this, tr("Open run"), tr("%1: stop the current run before opening another").arg(dir));
         return false;
     }
-    const QDir run(dir);
-    std::optional<droplora::config::RunConfig> runConfig;
-    droplora::train::MetricsHistory history;
-    try {
-        const std::string dirPath = dir.toStdString();
-        if (QFile::exists(QString::fromStdString(droplora::run_folder::config_path(dirPath))))
-            runConfig = droplora::config::load_run_config(droplora::run_folder::config_path(dirPath));
-        QApplication::setOverrideCursor(Qt::WaitCursor);
-        history = droplora::train::read_metrics(droplora::run_folder::metrics_path(dirPath));
-        QApplication::restoreOverrideCursor();
-    } catch (const std::exception& e) {
-        QApplication::restoreOverrideCursor();
-        Dialogs::error(this, tr("Open run"), QString::fromUtf8(e.what()));
+    QString error;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const auto run = m_workspace->openRun(dir, untilStep, &error);
+    QApplication::restoreOverrideCursor();
+    if (!run) {
+        Dialogs::error(this, tr("Open run"), error);
         return false;
     }
-    if (runConfig) setConfig(*runConfig);
-    if (untilStep >= 0) {
-        // What a resume keeps: the rows up to its checkpoint (MetricsLog drops the later ones).
-        const auto after = [untilStep](const auto& row) { return row.step > untilStep; };
-        history.steps.erase(std::remove_if(history.steps.begin(), history.steps.end(), after), history.steps.end());
-        history.evals.erase(std::remove_if(history.evals.begin(), history.evals.end(), after), history.evals.end());
-        history.stats.erase(std::remove_if(history.stats.begin(), history.stats.end(), after), history.stats.end());
-    }
+    if (run->config) setConfig(*run->config);
+    const auto& history = run->history;
     clearPlots();
     m_lossPlot->setHistory(QVector<droplora::train::StepMetrics>(history.steps.begin(), history.steps.end()),
                            QVector<droplora::train::EvalMetrics>(history.evals.begin(), history.evals.end()));
     m_subspace->setHistory(QVector<droplora::train::StatsSample>(history.stats.begin(), history.stats.end()));
-    if (runConfig) m_heatmap->setDropRate(runConfig->adapter.method == "droplora" ? runConfig->adapter.drop_rate : 0.0);
+    if (run->config)
+        m_heatmap->setDropRate(run->config->adapter.method == "droplora" ? run->config->adapter.drop_rate : 0.0);
     if (!history.stats.empty()) m_heatmap->setSample(history.stats.back());
-    const qint64 lastStep = history.steps.empty() ? 0 : history.steps.back().step;
-    qint64 maxSteps = history.steps.empty() ? 0 : history.steps.back().max_steps;
-    if (maxSteps <= 0 && runConfig) maxSteps = runConfig->train.max_steps;
-    const bool finalAdapter = droplora::run_folder::is_adapter_folder(droplora::run_folder::adapter_dir(dir.toStdString()));
-    QString state = tr("opened");
-    if (untilStep < 0 && finalAdapter && (maxSteps <= 0 || lastStep >= maxSteps)) state = tr("finished");
-    else if (untilStep < 0 && lastStep > 0) state = tr("stopped at step %1").arg(lastStep);
-    m_status->showOpenedRun(lastStep, maxSteps, state);
+    m_status->showOpenedRun(run->lastStep, run->maxSteps, run->state);
     m_clearOnStart = false;
-    m_currentRunDir = QDir::cleanPath(run.absolutePath());
-    m_runsPanel->addRecentRun(m_currentRunDir);
+    m_runsPanel->addRecentRun(run->dir);
     appendLog(tr("opened run %1: %2 steps, %3 evaluations, %4 statistics samples")
-                  .arg(m_currentRunDir)
+                  .arg(run->dir)
                   .arg(history.steps.size())
                   .arg(history.evals.size())
                   .arg(history.stats.size()));
     if (history.bad_lines > 0)
         appendLog(tr("%1 unreadable lines in metrics.jsonl were skipped").arg(history.bad_lines));
-    m_summary->showRun(m_currentRunDir, runConfig.value_or(config()), history);
+    m_summary->showRun(run->dir, run->config.value_or(config()), history);
     updateActions();
     updateTitle();
     return true;
@@ -156,20 +125,7 @@ QString MainWindow::formProblem(int* tab) const {
     return {};
 }
 
-QString MainWindow::freshRunFolder(const QString& dir) {
-    QString base = QDir::cleanPath(dir);
-    // demo-2 → demo-3, not demo-2-2 (only the folder's own name counts, not its parents').
-    const int dash = static_cast<int>(base.lastIndexOf(QLatin1Char('-')));
-    const int slash = static_cast<int>(base.lastIndexOf(QLatin1Char('/')));
-    bool numbered = false;
-    if (dash > slash + 1) base.mid(dash + 1).toInt(&numbered);
-    if (numbered) base.truncate(dash);
-    for (int n = 2;; ++n) {
-        const QString candidate = QStringLiteral("%1-%2").arg(base).arg(n);
-        const QDir d(QDir::current().absoluteFilePath(candidate));
-        if (!d.exists() || d.isEmpty()) return candidate;
-    }
-}
+QString MainWindow::freshRunFolder(const QString& dir) { return RunWorkspace::freshRunFolder(dir); }
 
 bool MainWindow::startTraining() {
     if (m_controller->isRunning()) return false;
@@ -183,8 +139,8 @@ bool MainWindow::startTraining() {
     droplora::config::RunConfig cfg = config();
     // Last, once everything else is known to be right: a folder that already holds a run.
     QDir out(QDir::current().absoluteFilePath(QString::fromStdString(cfg.output)));
-    if (holdsTraining(out.absolutePath())) {
-        const QString fresh = freshRunFolder(QString::fromStdString(cfg.output));
+    if (RunWorkspace::holdsRun(out.absolutePath())) {
+        const QString fresh = RunWorkspace::freshRunFolder(QString::fromStdString(cfg.output));
         const QString question =
             tr("%1 already holds a run.\n\nStart this run in a fresh folder, %2, or replace the run there "
                "(its metrics and checkpoints are overwritten)? Runs → Resume continues it instead.")
@@ -202,7 +158,7 @@ bool MainWindow::startTraining() {
     // What is on screen stays until the run has really started (a failed start keeps it).
     m_clearOnStart = true;
     appendLog(tr("— new run into %1 —").arg(out.absolutePath()));
-    m_controller->start(cfg);
+    m_workspace->startRun(cfg, m_trainingPanel->processes());
     updateActions();
     return true;
 }
@@ -213,11 +169,14 @@ bool MainWindow::resumeRun(const QString& dir) {
         Dialogs::error(this, tr("Resume run"), tr("%1: not a run folder (no config.yaml)").arg(dir));
         return false;
     }
-    if (!loadRun(dir, latestCheckpointStep(dir))) return false;
-    appendLog(tr("— resuming %1 —").arg(dir));
+    if (!loadRun(dir, RunWorkspace::newestCheckpointStep(dir))) return false;
+    // A checkpoint continues only in as many processes as trained it (docs/distributed.md).
+    const int processes = RunWorkspace::processesForResume(dir, m_trainingPanel->processes());
+    m_trainingPanel->setProcesses(processes);
+    appendLog(processes > 1 ? tr("— resuming %1 in %2 processes, as its checkpoint was trained —").arg(dir).arg(processes)
+                            : tr("— resuming %1 —").arg(dir));
     m_clearOnStart = false;  // the plots show the run up to its checkpoint and go on from there
-    m_controller->start(config(), dir);
-    m_currentRunDir = m_controller->runDir();
+    m_workspace->resumeRun(dir, config(), processes);
     updateActions();
     return true;
 }
@@ -233,21 +192,21 @@ bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString
     // that holds an earlier export is replaced only when the person says so.
     droplora::exports::ExportOptions options;
     options.gguf_type = ggufType.toStdString();
-    try {
-        if (droplora::exports::output_folder_holds_export(outDir.toStdString(), source.toStdString())) {
-            if (!Dialogs::confirm(this, tr("Replace the export?"),
-                                  tr("%1 already holds an export. Replace it with this one?").arg(outDir)))
-                return false;
-            options.replace = true;
-        }
-    } catch (const std::exception& e) {
-        Dialogs::error(this, tr("Export"), QString::fromUtf8(e.what()));
+    QString refused;
+    const bool replaces = RunWorkspace::exportWouldReplace(source, outDir, &refused);
+    if (!refused.isEmpty()) {
+        Dialogs::error(this, tr("Export"), refused);
         return false;
+    }
+    if (replaces) {
+        if (!Dialogs::confirm(this, tr("Replace the export?"),
+                              tr("%1 already holds an export. Replace it with this one?").arg(outDir)))
+            return false;
+        options.replace = true;
     }
     appendLog(tr("exporting the %1 of %2 to %3").arg(ExportJob::formatName(format), source, outDir));
     m_status->setBusy(tr("exporting…"));
-    m_exportOutDir = outDir;
-    m_exportJob->start(source, format, outDir, options);
+    m_workspace->startExport(format, source, outDir, options);
     if (m_exportDialog) m_exportDialog->setBusy(true);
     updateActions();
     return true;
@@ -255,19 +214,15 @@ bool MainWindow::exportRun(droplora::exports::ExportFormat format, const QString
 
 bool MainWindow::compareMethods() {
     if (m_controller->isRunning() || m_compare->isRunning()) return false;
-    QStringList occupied;
-    for (const auto& row : CompareSession::plan(config())) {
-        const QDir out(row.runDir);
-        if (holdsTraining(out.absolutePath()))
-            occupied.append(row.runDir);
-    }
+    const QStringList occupied = RunWorkspace::comparisonFoldersInUse(config());
     if (!occupied.isEmpty() &&
         !Dialogs::confirm(this, tr("Compare"),
                           tr("%1 already hold runs. Train the comparison there (their metrics are replaced)?")
                               .arg(occupied.join(QStringLiteral(", ")))))
         return false;
-    if (!m_compare->start(config())) {
-        Dialogs::error(this, tr("Compare"), m_compare->errorText());
+    QString error;
+    if (!m_workspace->startComparison(config(), &error)) {
+        if (!error.isEmpty()) Dialogs::error(this, tr("Compare"), error);
         return false;
     }
     m_lossPlot->clearOverlays();
@@ -299,7 +254,7 @@ void MainWindow::onExportFinished(bool ok, const QString& text) {
     const bool inDialog = m_exportDialog && m_exportDialog->isVisible();
     if (m_exportDialog) {
         m_exportDialog->setBusy(false);
-        m_exportDialog->showResult(ok, text, m_exportOutDir);
+        m_exportDialog->showResult(ok, text, m_workspace->exportOutDir());
     }
     if (ok) {
         // The engine's summary names the folder, both losses and whether they agree.
@@ -337,18 +292,12 @@ void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
 }
 
 void MainWindow::showSummary(const QString& runDir, bool measure) {
-    droplora::config::RunConfig runConfig = config();
-    droplora::train::MetricsHistory history;
-    const QDir run(runDir);
-    try {
-        const std::string dirPath = runDir.toStdString();
-        if (QFile::exists(QString::fromStdString(droplora::run_folder::config_path(dirPath))))
-            runConfig = droplora::config::load_run_config(droplora::run_folder::config_path(dirPath));
-        history = droplora::train::read_metrics(droplora::run_folder::metrics_path(dirPath));
-    } catch (const std::exception& e) {
-        appendLog(QString::fromUtf8(e.what()));
-    }
-    m_summary->showRun(runDir, runConfig, history);
+    // Read as an opened run is, without making it the shown run.
+    QString error;
+    const auto run = RunWorkspace::readRun(runDir, -1, &error);
+    if (!run) appendLog(error);
+    m_summary->showRun(runDir, run && run->config ? *run->config : config(),
+                       run ? run->history : droplora::train::MetricsHistory{});
     if (measure && m_summary->measure()) m_summaryDock->raise();
 }
 

@@ -82,8 +82,14 @@ void RunStatus::showStep(qint64 step, qint64 maxSteps) {
     }
 }
 
+QString RunStatus::training() const {
+    return m_processes > 1 ? tr("training · %1 processes").arg(m_processes) : tr("training");
+}
+
+void RunStatus::setProcesses(int processes) { m_processes = std::max(1, processes); }
+
 void RunStatus::setStarted(qint64 maxSteps, qint64 startStep) {
-    setState(tr("training"));
+    setState(training());
     clearLiveGauges();
     showStep(startStep, maxSteps);
 }
@@ -97,7 +103,7 @@ void RunStatus::setStep(const droplora::train::StepMetrics& m) {
 }
 
 void RunStatus::setPaused(bool paused) {
-    setState(paused ? tr("paused") : tr("training"));
+    setState(paused ? tr("paused") : training());
     if (paused) m_eta->setText(tr("ETA –"));
 }
 

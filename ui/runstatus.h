@@ -26,6 +26,9 @@ public:
     // The run ended: the state says how, the live gauges are cleared, step and progress stay.
     void setFinished(droplora::train::RunOutcome outcome, qint64 lastStep);
     void setPaused(bool paused);
+    // A data-parallel run: the state reads "training · 2 processes" (the gauges are rank 0's,
+    // tokens/s the whole world's). 1 for a one-process run.
+    void setProcesses(int processes);
     // A run opened from its folder: its last logged step of `maxSteps` (0: unknown, e.g. a run
     // by epochs), and its state in words ("finished", "stopped at a checkpoint", …).
     void showOpenedRun(qint64 lastStep, qint64 maxSteps, const QString& state);
@@ -42,6 +45,7 @@ public:
 
 private:
     void setState(const QString& text, const QString& colour = {});
+    QString training() const;
     void clearLiveGauges();
     void showStep(qint64 step, qint64 maxSteps);
 
@@ -55,6 +59,7 @@ private:
     int m_savedMaximum = 0;
     int m_savedValue = 0;
     QString m_savedState;
+    int m_processes = 1;
 };
 
 }  // namespace droplora::ui

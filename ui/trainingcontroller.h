@@ -9,6 +9,17 @@
 // pause()/resume()/stop() set the RunControl flags the trainer polls between
 // optimizer steps, so they take effect within one step; a stop leaves a
 // checkpoint. finished() is emitted last, after the worker thread has ended.
+//
+// Data-parallel training (docs/distributed.md) with `processes` > 1: rank 0
+// trains on the worker thread as above, so every plot and gauge shows rank 0's
+// reports (tokens/s are the whole world's); ranks 1..N-1 are `droplora train`
+// processes started beside it with torchrun's environment on a free loopback
+// port. Their error output reaches the log as "rank R: ...". A worker that
+// fails ends the run (rank 0 notices at its next collective, or gives up
+// waiting for the rendezvous); the run's message names that rank. Pause is
+// off: the other ranks would wait in their collective and give up after
+// distributed.timeout_s. finished() comes once rank 0 and every worker ended
+// (workers still alive 10 s after rank 0 are killed).
 #pragma once
 
 #include <QObject>
@@ -16,6 +27,7 @@
 #include <QTimer>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "config/run_config.h"
 #include "metatypes.h"
@@ -25,6 +37,7 @@ namespace droplora::ui {
 
 class BackgroundJob;
 class RunEventQueue;
+class WorkerProcesses;
 
 class TrainingController : public QObject {
     Q_OBJECT
@@ -37,9 +50,18 @@ public:
     // Stops a running training and waits for its checkpoint.
     ~TrainingController() override;
 
-    // Starts a run (or continues the run folder `resumeDir`). Returns false
-    // when a run is already going; a bad config is reported by finished().
-    bool start(const droplora::config::RunConfig& config, const QString& resumeDir = {});
+    // Starts a run (or continues the run folder `resumeDir`) in `processes`
+    // data-parallel processes (1: only this one). Returns false when a run is
+    // already going; a bad config is reported by finished().
+    bool start(const droplora::config::RunConfig& config, const QString& resumeDir = {}, int processes = 1);
+    // The processes of the current (or the last) run.
+    int processes() const { return m_processes; }
+    // Pause holds rank 0 between steps, which only a one-process run can do.
+    bool canPause() const { return m_processes == 1; }
+    // The `droplora` program the other ranks run: by default the one beside this
+    // program (build/bin/, /usr/bin/). Tests point it elsewhere.
+    QString workerProgram() const;
+    void setWorkerProgram(const QString& path) { m_workerProgram = path; }
 
     State state() const { return m_state; }
     bool isRunning() const { return m_state != State::Idle; }
@@ -75,7 +97,10 @@ signals:
 private:
     void flush();
     void onWorkerFinished();
+    void onRankFailed(const QString& what);
+    void deliverFinish();
     void setState(State state);
+    QString startWorkers(const droplora::config::RunConfig& config, const QString& resumeDir, int port);
 
     struct Finish {
         droplora::train::RunOutcome outcome;
@@ -92,6 +117,11 @@ private:
     droplora::config::RunConfig m_config;
     QString m_lastCheckpoint;
     qint64 m_lastStep = 0;
+    int m_processes = 1;
+    QString m_workerProgram;
+    WorkerProcesses* m_workers = nullptr;  // ranks 1..N-1 of the current run
+    QString m_rankFailure;                  // the first worker that failed, in words
+    bool m_rankZeroDone = false;
 };
 
 }  // namespace droplora::ui

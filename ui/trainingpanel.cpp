@@ -54,6 +54,7 @@ TrainingPanel::TrainingPanel(QWidget* parent)
       m_valFraction(new NumberEdit(NumberEdit::Kind::Real, this)),
       m_device(new QComboBox(this)),
       m_precision(new QComboBox(this)),
+      m_processes(new QSpinBox(this)),
       m_output(new PathEdit(PathEdit::Mode::AnyFolder, QStringLiteral("output"), this)) {
     for (auto [spinBox, key] : {std::pair{m_maxSteps, "train.max_steps"}, {m_batch, "train.batch_size"},
                                 {m_gradAccum, "train.grad_accum"}, {m_warmup, "train.warmup_steps"},
@@ -105,6 +106,14 @@ TrainingPanel::TrainingPanel(QWidget* parent)
     auto* machine = group(tr("Run"), layout, this);
     machine->addRow(tr("Device"), m_device);
     machine->addRow(tr("Precision"), m_precision);
+    m_processes->setObjectName(QStringLiteral("processes"));
+    m_processes->setRange(1, 64);
+    m_processes->setToolTip(
+        tr("Data-parallel training in this many processes on this machine: one per GPU, or processes that share "
+           "the CPU cores. Each takes its share of every step's batch (the step's batch is batch size × "
+           "accumulation × processes); the plots show rank 0, tokens/s count them all. Pause needs 1. "
+           "docs/distributed.md"));
+    machine->addRow(tr("Processes"), m_processes);
     machine->addRow(QString(), m_gradientCheckpointing);
     machine->addRow(tr("Run folder"), m_output);
     layout->addStretch(1);
@@ -116,6 +125,7 @@ TrainingPanel::TrainingPanel(QWidget* parent)
     for (QComboBox* c : {m_schedule, m_device, m_precision})
         connect(c, &QComboBox::currentTextChanged, this, &TrainingPanel::changed);
     connect(m_gradientCheckpointing, &QCheckBox::toggled, this, &TrainingPanel::changed);
+    connect(m_processes, &QSpinBox::valueChanged, this, &TrainingPanel::changed);
     connect(m_output, &PathEdit::pathChanged, this, &TrainingPanel::changed);
     connect(m_maxSteps, &QSpinBox::valueChanged, this, &TrainingPanel::updateEnabled);
     connect(m_maxSeqLen, &QSpinBox::valueChanged, this, [this](int n) {
@@ -127,6 +137,10 @@ TrainingPanel::TrainingPanel(QWidget* parent)
 }
 
 qint64 TrainingPanel::maxSeqLen() const { return m_maxSeqLen->value(); }
+
+int TrainingPanel::processes() const { return m_processes->value(); }
+
+void TrainingPanel::setProcesses(int processes) { m_processes->setValue(processes); }
 
 void TrainingPanel::setOutput(const QString& dir) { m_output->setPath(dir); }
 

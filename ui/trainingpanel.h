@@ -27,6 +27,10 @@ public:
 
     qint64 maxSeqLen() const;
     void setOutput(const QString& dir);
+    // Data-parallel processes on this machine (docs/distributed.md): not a run-file
+    // setting but how this machine trains it; a resume takes its checkpoint's count.
+    int processes() const;
+    void setProcesses(int processes);
 
 signals:
     void changed();
@@ -54,6 +58,7 @@ private:
     NumberEdit* m_valFraction;
     QComboBox* m_device;
     QComboBox* m_precision;
+    QSpinBox* m_processes;
     PathEdit* m_output;
 };
 

@@ -1,10 +1,16 @@
 #include "train/distributed.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <thread>
 #include <tuple>
 
 // ProcessGroupGloo.hpp declares its class only under this macro (LibTorch's own
@@ -47,6 +53,38 @@ int env_int(const char* name, int fallback, int lo, int hi) {
     return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
+#ifndef DROPLORA_NO_GLOO
+// Every rank adds one to a counter in the store, then waits until it reads WORLD_SIZE: the
+// rendezvous, counted here rather than inside TCPStore so that rank 0 can give up on request.
+void wait_for_every_rank(c10d::Store& store, const World& world, std::chrono::seconds timeout,
+                         const std::function<bool()>& cancelled) {
+    const std::string at = world.master_addr + ":" + std::to_string(world.master_port);
+    int64_t joined = 0;
+    try {
+        joined = store.add("droplora/joined", 1);
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (joined < world.size) {
+            if (cancelled && cancelled())
+                fail(at, "stopped while waiting for the other processes (" + std::to_string(joined) + " of " +
+                             std::to_string(world.size) + " had joined)");
+            if (std::chrono::steady_clock::now() > deadline)
+                fail(at, std::to_string(joined) + " of " + std::to_string(world.size) +
+                             " processes joined within distributed.timeout_s = " + std::to_string(timeout.count()) +
+                             " s (did every rank start, with the same MASTER_ADDR:MASTER_PORT and WORLD_SIZE?)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            joined = store.add("droplora/joined", 0);
+        }
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        fail(at, "the rendezvous failed: " + message_of(e));
+    }
+    if (joined > world.size)
+        fail(at, std::to_string(joined) + " processes joined a rendezvous for WORLD_SIZE " + std::to_string(world.size) +
+                     " (two runs on one MASTER_PORT?)");
+}
+#endif
+
 }  // namespace
 
 World world_from_environment() {
@@ -67,6 +105,24 @@ World world_from_environment() {
     return w;
 }
 
+int free_loopback_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) fail("MASTER_PORT", std::string("cannot open a socket to find a free port: ") + std::strerror(errno));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        const std::string why = std::strerror(errno);
+        close(fd);
+        fail("MASTER_PORT", "cannot find a free local port: " + why);
+    }
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
 std::string device_for_rank(const World& world, const std::string& device) {
     if (world.distributed() && (device == "auto" || device == "cuda") && torch::cuda::is_available())
         return "cuda:" + std::to_string(world.local_rank);
@@ -84,7 +140,8 @@ struct ProcessGroup::Impl {
     World world;
     std::string backend = "none";
 };
-ProcessGroup::ProcessGroup(const World&, const std::string&, const std::string&, std::chrono::seconds) {
+ProcessGroup::ProcessGroup(const World&, const std::string&, const std::string&, std::chrono::seconds,
+                           const std::function<bool()>&) {
     fail("WORLD_SIZE", "this build has no data-parallel training (it was built without Gloo's headers, Debian's "
                        "libgloo-dev); install it and rebuild, or train in one process");
 }
@@ -111,7 +168,7 @@ struct ProcessGroup::Impl {
 };
 
 ProcessGroup::ProcessGroup(const World& world, const std::string& backend, const std::string& device,
-                           std::chrono::seconds timeout)
+                           std::chrono::seconds timeout, const std::function<bool()>& cancelled)
     : impl_(std::make_unique<Impl>()) {
     impl_->world = world;
     impl_->timeout = timeout;
@@ -126,6 +183,7 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, const
         o.port = static_cast<std::uint16_t>(world.master_port);
         o.isServer = world.rank == 0;
         o.numWorkers = static_cast<std::size_t>(world.size);
+        o.waitWorkers = false;  // counted below, where a cancel can be heard
         o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
         impl_->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, o);
     } catch (const std::exception& e) {
@@ -136,6 +194,7 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, const
         fail(at, "the rendezvous failed: " + m +
                      (world.rank == 0 ? "" : " (is rank 0 running, and MASTER_ADDR:MASTER_PORT its address?)"));
     }
+    wait_for_every_rank(*impl_->store, world, timeout, cancelled);
     try {
         auto options = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
         if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0')

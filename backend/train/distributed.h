@@ -9,42 +9,30 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
+#include "train/world.h"
+
 namespace droplora::train {
-
-struct World {
-    int rank = 0;
-    int size = 1;
-    int local_rank = 0;  // the rank among the processes of this machine: which GPU
-    int local_size = 1;  // processes on this machine: how the CPU cores are shared
-    std::string master_addr = "127.0.0.1";
-    int master_port = 29500;
-    bool distributed() const { return size > 1; }
-};
-
-// torchrun's variables: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
-// MASTER_ADDR, MASTER_PORT. With neither RANK nor WORLD_SIZE set: one process.
-// Error naming the variable for a value that is missing, not a number or out of range.
-World world_from_environment();
 
 // The device a rank trains on: "auto" or "cuda" with several processes and CUDA present is
 // "cuda:LOCAL_RANK" (one GPU per process of a machine); anything else as given.
 std::string device_for_rank(const World& world, const std::string& device);
 
-// "rank 1 of 2: " for a distributed world, "" for one process: the prefix of a worker's messages.
-std::string rank_prefix(const World& world);
-
 class ProcessGroup {
 public:
     // Rendezvous and a Gloo group (NCCL where the build has it and `backend`
     // asks for it or is auto on CUDA). `timeout` bounds the rendezvous and
-    // every collective.
-    ProcessGroup(const World& world, const std::string& backend, const std::string& device, std::chrono::seconds timeout);
+    // every collective. While rank 0 waits for the others to join, it asks
+    // `cancelled` ten times a second and gives up with an Error when it says
+    // yes (the workbench: a worker it started has already failed, or Stop).
+    ProcessGroup(const World& world, const std::string& backend, const std::string& device, std::chrono::seconds timeout,
+                 const std::function<bool()>& cancelled = {});
     ~ProcessGroup();
     ProcessGroup(const ProcessGroup&) = delete;
     ProcessGroup& operator=(const ProcessGroup&) = delete;

@@ -1,5 +1,6 @@
 #include "train/resources.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -73,6 +74,12 @@ void use_all_cores() {
         return;
     }
     if (n > 1 && at::get_num_threads() < static_cast<int>(n)) at::set_num_threads(static_cast<int>(n));
+}
+
+void use_share_of_cores(int processes) {
+    if (processes <= 1 || std::getenv("OMP_NUM_THREADS")) return;
+    const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    at::set_num_threads(static_cast<int>(std::max(1u, n / static_cast<unsigned>(processes))));
 }
 
 }  // namespace droplora::train

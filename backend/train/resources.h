@@ -19,6 +19,11 @@ double device_memory_mb(const c10::Device& device);
 // every core, which measured 2-3x faster on two cores than both pools at full
 // width. OpenBLAS's OpenMP build shares LibTorch's pool and needs nothing.
 void use_all_cores();
+// The share of the cores one of `processes` processes of this machine uses
+// (data-parallel training on the CPU): cores / processes threads, unless
+// OMP_NUM_THREADS says otherwise. The `droplora train --nproc-per-node`
+// launcher sets OMP_NUM_THREADS; this serves torchrun and the workbench.
+void use_share_of_cores(int processes);
 // The BLAS LibTorch calls, in words ("OpenBLAS (openmp)", "OpenBLAS (pthreads)",
 // "reference BLAS or MKL"), for logs and the bench header.
 std::string describe_blas();

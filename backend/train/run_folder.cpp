@@ -142,6 +142,16 @@ std::string checkpoint_problem(const std::string& dir) {
     return "";
 }
 
+int64_t checkpoint_world_size(const std::string& dir) {
+    try {
+        const json j = json::parse(files::read_file(join(dir, kTrainerState), 1 << 20), nullptr, false);
+        if (j.is_object() && j.contains("world_size") && j["world_size"].is_number_integer())
+            return std::max<int64_t>(1, j["world_size"].get<int64_t>());
+    } catch (const std::exception&) {
+    }
+    return 1;
+}
+
 Checkpoint newest_good_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped) {
     auto all = list_checkpoints(run_dir);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {

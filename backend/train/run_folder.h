@@ -72,6 +72,11 @@ std::string checkpoint_problem(const std::string& dir);
 // caller can say which one was passed over. Empty `dir` when none verifies.
 Checkpoint newest_good_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped = nullptr);
 
+// How many processes trained the checkpoint in `dir` (trainer_state.json's
+// world_size; 1 when absent, as before data-parallel training, or unreadable:
+// checkpoint_problem reports that). A resume needs the same count.
+int64_t checkpoint_world_size(const std::string& dir);
+
 // Removes what interrupted writes left: checkpoints/step-*.tmp*, empty
 // step-* folders, and "*.tmp-<pid>" files of atomic writes. Returns what was removed.
 std::vector<std::string> clean_leftovers(const std::string& run_dir);

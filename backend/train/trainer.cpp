@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <c10/util/Exception.h>
@@ -93,12 +94,13 @@ const std::vector<std::string> kResumeKeys = {"train.lr", "train.schedule", "tra
 class Run {
 public:
     Run(const config::RunConfig& cfg, Observer& obs, RunControl& control, std::string resume_dir,
-        std::vector<std::string> resume_overrides)
+        std::vector<std::string> resume_overrides, std::optional<World> world)
         : cfg_(cfg),
           obs_(obs),
           control_(control),
           resume_dir_(std::move(resume_dir)),
-          resume_overrides_(std::move(resume_overrides)) {}
+          resume_overrides_(std::move(resume_overrides)),
+          given_world_(std::move(world)) {}
 
     RunResult execute();
 
@@ -127,6 +129,7 @@ private:
     RunControl& control_;
     std::string resume_dir_;
     std::vector<std::string> resume_overrides_;
+    std::optional<World> given_world_;  // else torchrun's environment
     RunResult result_;
     std::unique_ptr<run_folder::Lock> lock_;
     bool created_output_ = false;  // the run folder did not exist (or was empty) before this run
@@ -188,7 +191,7 @@ void Run::setup() {
     result_.run_dir = cfg_.output;
     // Cheap checks before anything is written, so a typo leaves no run folder behind.
     io::require_model_folder(cfg_.model);
-    world_ = world_from_environment();
+    world_ = given_world_ ? *given_world_ : world_from_environment();
     if (world_.distributed()) join_process_group();
     if (writes()) claim_output();
 
@@ -196,6 +199,7 @@ void Run::setup() {
     config::RunConfig session_cfg = cfg_;  // config.yaml keeps "auto": a resume picks again
     session_cfg.device = device_for_rank(world_, cfg_.device);
     session_ = build_session(session_cfg, [this](const std::string& l) { obs_.on_log(l); });
+    if (!session_.device.is_cuda()) use_share_of_cores(world_.local_size);
     obs_.on_log(describe_device(session_.device, session_.dtype));
     data_ = load_run_data(cfg_, *session_.tokenizer, [this](const std::string& l) { obs_.on_log(l); });
     obs_.on_log("train " + std::to_string(data_.train.size()) + " / validation " + std::to_string(data_.val.size()) +
@@ -254,7 +258,8 @@ void Run::setup() {
 // Joins the ranks of torchrun's environment, and checks that they train the same run.
 void Run::join_process_group() {
     group_ = std::make_unique<ProcessGroup>(world_, cfg_.distributed.backend, cfg_.device,
-                                            std::chrono::seconds(cfg_.distributed.timeout_s));
+                                            std::chrono::seconds(cfg_.distributed.timeout_s),
+                                            [this] { return control_.stop.load(); });
     config::RunConfig settings = cfg_;  // paths aside: each machine may keep the model and data elsewhere
     for (std::string* p : {&settings.model, &settings.data.train, &settings.data.val, &settings.output,
                            &settings.adapter.init_adapter})
@@ -565,7 +570,13 @@ RunResult Run::execute() {
 
 RunResult run_training(const config::RunConfig& cfg, Observer& observer, RunControl& control,
                        const std::string& resume_dir, const std::vector<std::string>& resume_overrides) {
-    Run run(cfg, observer, control, resume_dir, resume_overrides);
+    Run run(cfg, observer, control, resume_dir, resume_overrides, std::nullopt);
+    return run.execute();
+}
+
+RunResult run_training_as(const World& world, const config::RunConfig& cfg, Observer& observer, RunControl& control,
+                          const std::string& resume_dir, const std::vector<std::string>& resume_overrides) {
+    Run run(cfg, observer, control, resume_dir, resume_overrides, world);
     return run.execute();
 }
 

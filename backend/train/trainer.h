@@ -9,6 +9,7 @@
 
 #include "config/run_config.h"
 #include "train/observer.h"
+#include "train/world.h"
 
 namespace droplora::train {
 
@@ -33,5 +34,12 @@ struct RunResult {
 // learning-rate keys, and are recorded in metrics.jsonl.
 RunResult run_training(const config::RunConfig& cfg, Observer& observer, RunControl& control,
                        const std::string& resume_dir = "", const std::vector<std::string>& resume_overrides = {});
+
+// The same as one rank of a data-parallel run given by `world` rather than by
+// torchrun's environment: the workbench trains rank 0 on its worker thread and
+// starts the other ranks as `droplora train` processes (ui/trainingcontroller.cpp).
+// A stop request while rank 0 waits for the others to join ends the rendezvous.
+RunResult run_training_as(const World& world, const config::RunConfig& cfg, Observer& observer, RunControl& control,
+                          const std::string& resume_dir = "", const std::vector<std::string>& resume_overrides = {});
 
 }  // namespace droplora::train

@@ -36,6 +36,7 @@
 #include "numberedit.h"
 #include "runspanel.h"
 #include "runstatus.h"
+#include "runworkspace.h"
 #include "subspaceplot.h"
 #include "trainingcontroller.h"
 #include "trainingpanel.h"
@@ -93,6 +94,7 @@ private slots:
     void heatmapExplainsItself();
     void exportDialogOffersGgufTypes();
     void formsOfferWhatTheSchemaAllows();
+    void workspaceDecidesWithoutAWindow();
 
 private:
     QTemporaryDir m_tmp;
@@ -446,6 +448,49 @@ void TestUsability::formsOfferWhatTheSchemaAllows() {
     lr->selectAll();
     QTest::keyClicks(lr, QStringLiteral("0"));
     QVERIFY(!lr->isTextValid());  // lr > 0, as the engine says
+}
+
+// The rules MainWindow shows, asked of RunWorkspace with no window: a run trained through it, read back
+// whole and as a resume would keep it, the processes a resume needs, the overwrite rule and fresh folder,
+// the export refusal for the run folder itself, and one job at a time.
+void TestUsability::workspaceDecidesWithoutAWindow() {
+    RunWorkspace workspace;
+    const QString runDir = m_tmp.filePath(QStringLiteral("workspace-run"));
+    QVERIFY(!RunWorkspace::holdsRun(runDir));
+    QSignalSpy finished(workspace.controller(), &TrainingController::finished);
+    QVERIFY(workspace.startRun(tinyRunConfig(m_data, runDir), 1));
+    QVERIFY(workspace.isBusy());
+    QVERIFY(!workspace.startRun(tinyRunConfig(m_data, runDir + QStringLiteral("-other")), 1));  // one at a time
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Finished);
+    QVERIFY(!workspace.isBusy());
+
+    QString error;
+    const auto whole = workspace.openRun(runDir, -1, &error);
+    QVERIFY2(whole, qPrintable(error));
+    QCOMPARE(workspace.currentRunDir(), QDir::cleanPath(runDir));
+    QVERIFY(workspace.hasSomethingToExport());
+    QCOMPARE(whole->state, QStringLiteral("finished"));
+    QCOMPARE(whole->lastStep, qint64{6});
+    QCOMPARE(whole->maxSteps, qint64{6});
+    QVERIFY(whole->config.has_value());
+    QCOMPARE(RunWorkspace::newestCheckpointStep(runDir), qint64{6});
+    const auto resumed = RunWorkspace::readRun(runDir, 3, &error);  // what a resume from step 3 shows
+    QVERIFY(resumed);
+    QCOMPARE(resumed->lastStep, qint64{3});
+    QCOMPARE(resumed->state, QStringLiteral("opened"));
+    for (const auto& e : resumed->history.evals) QVERIFY(e.step <= 3);
+
+    QCOMPARE(RunWorkspace::processesForResume(runDir, 5), 1);  // its checkpoints were trained by one process
+    QCOMPARE(RunWorkspace::processesForResume(m_tmp.filePath(QStringLiteral("empty")), 5), 5);
+    QVERIFY(RunWorkspace::holdsRun(runDir));
+    QCOMPARE(RunWorkspace::freshRunFolder(runDir), runDir + QStringLiteral("-2"));
+    error.clear();
+    QVERIFY(!RunWorkspace::exportWouldReplace(runDir, runDir, &error));
+    QVERIFY2(!error.isEmpty(), "exporting into the run folder itself must be refused");
+    error.clear();
+    QVERIFY(!RunWorkspace::exportWouldReplace(runDir, m_tmp.filePath(QStringLiteral("workspace-export")), &error));
+    QVERIFY2(error.isEmpty(), qPrintable(error));
 }
 
 QTEST_MAIN(TestUsability)

@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
+#include <QProcess>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -27,11 +28,14 @@
 #include "lossplot.h"
 #include "mainwindow.h"
 #include "metatypes.h"
+#include "io/safetensors.h"
 #include "modelpanel.h"
 #include "runstatus.h"
 #include "subspaceplot.h"
 #include "train/metrics_log.h"
+#include "train/run_folder.h"
 #include "trainingcontroller.h"
+#include "trainingpanel.h"
 
 using droplora::config::RunConfig;
 using droplora::train::RunOutcome;
@@ -77,6 +81,8 @@ private slots:
     void previewUsesTheModelsChatTemplate();
     void formRoundTripsThroughYaml();
     void exportsAdapter();
+    void trainsInSeveralProcesses();
+    void aFailedRankEndsTheRun();
 
 private:
     QTemporaryDir m_tmp;
@@ -442,6 +448,125 @@ void TestWorkbench::exportsAdapter() {
     QVERIFY(!w.exportRun(droplora::exports::ExportFormat::Peft, m_finishedRun, m_finishedRun));
     QCOMPARE(Dialogs::records().size(), 1);
     QCOMPARE(Dialogs::records().first().kind, Dialogs::Kind::Error);
+}
+
+namespace {
+
+// The largest difference between two adapters' tensors (F32 only; every name in both).
+double largestDifference(const QString& a, const QString& b) {
+    const auto fa = droplora::io::SafetensorsFile::open(a.toStdString());
+    const auto fb = droplora::io::SafetensorsFile::open(b.toStdString());
+    if (fa->tensors().size() != fb->tensors().size()) return INFINITY;
+    double worst = 0;
+    for (const auto& t : fa->tensors()) {
+        const auto& u = fb->at(t.name);
+        if (t.dtype != droplora::io::DType::F32 || u.dtype != t.dtype || u.shape != t.shape) return INFINITY;
+        const auto* x = reinterpret_cast<const float*>(fa->data(t));
+        const auto* y = reinterpret_cast<const float*>(fb->data(u));
+        for (size_t i = 0; i < (t.end - t.begin) / sizeof(float); ++i)
+            worst = std::max(worst, static_cast<double>(std::abs(x[i] - y[i])));
+    }
+    return worst;
+}
+
+}  // namespace
+
+// Processes = 2 in the Training panel: rank 0 trains in the workbench (its plots), rank 1 is a
+// `droplora train` process beside it. The adapter equals the CLI's `--nproc-per-node 2` run of the
+// same settings (same shards, same reduction, one thread per rank in both: tolerance 1e-6, expected 0),
+// the checkpoints say two processes trained them, Pause is off and the status says 2 processes.
+void TestWorkbench::trainsInSeveralProcesses() {
+    MainWindow w;
+    const QString runDir = m_tmp.filePath(QStringLiteral("run-two"));
+    RunConfig c = tinyRunConfig(m_data, runDir);
+    fillForm(w, c);
+    w.trainingPanel()->setProcesses(2);
+    QSignalSpy started(w.controller(), &TrainingController::started);
+    QSignalSpy finished(w.controller(), &TrainingController::finished);
+    QVERIFY(w.startTraining());
+    QCOMPARE(w.controller()->processes(), 2);
+    QVERIFY(!w.pauseAction()->isEnabled());
+    QVERIFY(started.wait(kRunTimeoutMs) || !finished.isEmpty());
+    if (finished.isEmpty()) QVERIFY2(w.runStatus()->stateText().contains(QStringLiteral("2 processes")),
+                                     qPrintable(w.runStatus()->stateText()));
+    QVERIFY(!finished.isEmpty() || finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Finished);
+    const auto checkpoints = droplora::run_folder::list_checkpoints(runDir.toStdString());
+    QCOMPARE(checkpoints.size(), size_t{2});  // steps 3 and 6
+    for (const auto& cp : checkpoints) QCOMPARE(droplora::run_folder::checkpoint_world_size(cp.dir), int64_t{2});
+    QVERIFY(w.logText().contains(QStringLiteral("data-parallel: 2 processes")));
+
+    // The same settings through the CLI's own launcher.
+    const QString cliRun = m_tmp.filePath(QStringLiteral("run-two-cli"));
+    c.output = cliRun.toStdString();
+    const QString runFile = m_tmp.filePath(QStringLiteral("two.yaml"));
+    droplora::config::save_run_config(c, runFile.toStdString());
+    QProcess cli;
+    cli.start(QStringLiteral(DROPLORA_BIN_DIR "/droplora"),
+              {QStringLiteral("train"), QStringLiteral("--config"), runFile, QStringLiteral("--nproc-per-node"),
+               QStringLiteral("2"), QStringLiteral("--quiet")});
+    QVERIFY(cli.waitForFinished(kRunTimeoutMs));
+    QVERIFY2(cli.exitStatus() == QProcess::NormalExit && cli.exitCode() == 0, cli.readAllStandardError().constData());
+    const double diff = largestDifference(runDir + QStringLiteral("/adapter/adapter_model.safetensors"),
+                                          cliRun + QStringLiteral("/adapter/adapter_model.safetensors"));
+    QVERIFY2(diff <= 1e-6, qPrintable(QString::number(diff)));
+}
+
+// A rank that dies ends the run with its name in the message, the last checkpoint loads and a resume
+// (in the checkpoint's two processes) finishes the run; a rank
+// that cannot even start ends the rendezvous at once (not after distributed.timeout_s) and leaves no
+// run folder.
+void TestWorkbench::aFailedRankEndsTheRun() {
+    {
+        MainWindow w;
+        const QString runDir = m_tmp.filePath(QStringLiteral("run-rank-dies"));
+        RunConfig c = tinyRunConfig(m_data, runDir);
+        c.train.save_every = 2;
+        fillForm(w, c);
+        w.trainingPanel()->setProcesses(2);
+        qputenv("DROPLORA_FAULT", "exit:1:3");  // rank 1 exits (status 86) after step 3; inherited by it only
+        QSignalSpy finished(w.controller(), &TrainingController::finished);
+        QVERIFY(w.startTraining());
+        const bool ended = finished.wait(kRunTimeoutMs);
+        qunsetenv("DROPLORA_FAULT");
+        QVERIFY(ended);
+        QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Failed);
+        const QString message = finished.first().at(1).toString();
+        QVERIFY2(message.contains(QStringLiteral("rank 1 of 2 exited with status 86")), qPrintable(message));
+        QVERIFY2(!message.contains(QLatin1Char('\n')), qPrintable(message));
+        const auto newest = droplora::run_folder::newest_good_checkpoint(runDir.toStdString());
+        QVERIFY(!newest.dir.empty());
+        QVERIFY(newest.step >= 2 && newest.step <= 3);
+
+        // Resume takes the checkpoint's count of processes, whatever the panel says, and finishes.
+        w.trainingPanel()->setProcesses(1);
+        finished.clear();
+        QVERIFY(w.resumeRun(runDir));
+        QCOMPARE(w.controller()->processes(), 2);
+        QCOMPARE(w.trainingPanel()->processes(), 2);
+        QVERIFY(finished.wait(kRunTimeoutMs));
+        QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Finished);
+        QVERIFY(QFile::exists(runDir + QStringLiteral("/adapter/adapter_model.safetensors")));
+    }
+    {
+        MainWindow w;
+        const QString runDir = m_tmp.filePath(QStringLiteral("run-rank-never-starts"));
+        RunConfig c = tinyRunConfig(m_data, runDir);
+        c.distributed.timeout_s = 600;
+        fillForm(w, c);
+        w.trainingPanel()->setProcesses(2);
+        w.controller()->setWorkerProgram(QStringLiteral("/bin/false"));
+        QSignalSpy finished(w.controller(), &TrainingController::finished);
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(w.startTraining());
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(clock.elapsed() < 60000, qPrintable(QString::number(clock.elapsed())));
+        QCOMPARE(finished.first().at(0).value<RunOutcome>(), RunOutcome::Failed);
+        const QString message = finished.first().at(1).toString();
+        QVERIFY2(message.contains(QStringLiteral("rank 1 of 2 exited with status 1")), qPrintable(message));
+        QVERIFY(!QDir(runDir).exists());
+    }
 }
 
 QTEST_MAIN(TestWorkbench)
