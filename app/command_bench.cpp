@@ -22,6 +22,14 @@
 #include "launch_workers.h"
 #include "model/loader.h"
 #include "train/distributed.h"
+#include "model/lm_loss.h"
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#include <torch/csrc/autograd/profiler_legacy.h>
+#define DROPLORA_HAVE_LEGACY_PROFILER 1
+#else
+#define DROPLORA_HAVE_LEGACY_PROFILER 0
+#endif
+#include "train/footprint.h"
 #include "train/resources.h"
 
 namespace droplora::app {
@@ -102,7 +110,8 @@ void time_variant(model::LlamaModel& net, Variant& v, const BenchShape& b, train
             group->broadcast(masks, "the bench's step masks");
         }
         opt.zero_grad();
-        auto loss = model::causal_lm_loss_sum(net->forward(ids), ids) / static_cast<double>(b.batch * (b.seq - 1));
+        auto loss = model::causal_lm_loss_sum_from_hidden(net->hidden_states(ids, {}, nullptr), net->lm_head_weight(), ids) /
+                    static_cast<double>(b.batch * (b.seq - 1));
         loss.backward();
         if (group != nullptr) {
             std::vector<torch::Tensor> grads;
@@ -160,8 +169,9 @@ BenchOptions parse_options(const Args& args) {
     o.rounds = args.get_int("rounds", 3);
     o.only = args.get("only");
     o.json = args.has("json");
-    if (o.seq < 2 || o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.rank < 1 || o.stats_every < 1 || o.rounds < 1)
-        fail("bench", "--seq ≥ 2, --batch, --steps, --rank, --stats-every, --rounds ≥ 1 and --warmup ≥ 0");
+    if (o.seq < 2 || o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.rank < 1 || o.stats_every < 0 || o.rounds < 1)
+        fail("bench", "--seq ≥ 2, --batch, --steps, --rank, --rounds ≥ 1, --warmup ≥ 0 and --stats-every ≥ 0 "
+                      "(0: no statistics rows)");
     return o;
 }
 
@@ -192,6 +202,8 @@ double median(std::vector<double> xs) {
 
 struct Figures {
     double tokens_per_step, flops_per_token, memory_mb;
+    double peak_memory_mb;      // the process's peak (CPU: ru_maxrss) or CUDA's peak allocated
+    train::Footprint estimate;  // train/footprint.h for the same shapes, set beside what was measured
 };
 
 void print_json(const std::vector<Variant>& variants, const BenchOptions& o, const Figures& f) {
@@ -205,7 +217,9 @@ void print_json(const std::vector<Variant>& variants, const BenchOptions& o, con
                                     {"ms_per_step", 1000 * sps},
                                     {"spread_percent", 100.0 * (*hi - *lo) / sps},
                                     {"rounds", o.rounds},
-                                    {"memory_mb", f.memory_mb}}
+                                    {"memory_mb", f.memory_mb},
+                                    {"peak_memory_mb", f.peak_memory_mb},
+                                    {"estimated_peak_mb", f.estimate.peak_mib}}
                          .dump()
                   << "\n";
     }
@@ -224,8 +238,9 @@ void print_table(const std::vector<Variant>& variants, const BenchOptions& o, co
     // set against the median step without them: a step-time difference
     // between the "on" and "off" rows is too noisy on a shared machine to
     // resolve a few percent.
-    std::printf("statistics every %lld steps cost:", static_cast<long long>(o.stats_every));
-    if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.collections > 0; }))
+    if (o.stats_every == 0) std::printf("statistics: not timed (--stats-every 0)");
+    else std::printf("statistics every %lld steps cost:", static_cast<long long>(o.stats_every));
+    if (o.stats_every > 0 && std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.collections > 0; }))
         std::printf(" not measured (no collection fell in the timed steps; --steps ≥ --stats-every measures it)");
     for (const auto& on : variants) {
         if (!on.stats || on.collections == 0) continue;
@@ -237,8 +252,29 @@ void print_table(const std::vector<Variant>& variants, const BenchOptions& o, co
                             1000.0 * on.collect_seconds / static_cast<double>(on.collections));
     }
     std::printf("\nGFLOP/s: %.2f GFLOP per token (4 per base weight: forward and input gradients; attention "
-                "at the causal half)\n%s %.0f MiB\n",
-                f.flops_per_token / 1e9, cuda ? "peak allocated CUDA memory" : "resident memory", f.memory_mb);
+                "at the causal half)\n%s %.0f MiB (peak %.0f); estimated peak %.0f MiB (weights %.0f, adapters and AdamW %.0f, "
+                "activations %.0f, logits %.0f, runtime %.0f; train/footprint.h)\n",
+                f.flops_per_token / 1e9, cuda ? "peak allocated CUDA memory" : "resident memory", f.memory_mb,
+                f.peak_memory_mb, f.estimate.peak_mib, f.estimate.weights_mib, f.estimate.training_mib, f.estimate.activations_mib,
+                f.estimate.logits_mib, f.estimate.runtime_mib);
+}
+
+// Two steps of `v` (fresh adapters, no warm-up) under LibTorch's profiler, as a
+// Chrome trace: every ATen op with its thread, start and duration.
+// packaging/bench/profile_summary.py tables the ops by their own time.
+void write_profile(model::LlamaModel& net, Variant v, BenchShape shape, const std::string& path) {
+#if DROPLORA_HAVE_LEGACY_PROFILER
+    shape.warmup = 0;
+    shape.steps = 2;
+    {
+        torch::autograd::profiler::RecordProfile guard(path);
+        time_variant(net, v, shape, nullptr);
+    }
+    std::printf("profile of two %s steps written to %s\n", v.name.c_str(), path.c_str());
+#else
+    (void)net, (void)v, (void)shape;
+    fail("--profile", "this LibTorch has no legacy profiler (torch/csrc/autograd/profiler_legacy.h); " + path + " not written");
+#endif
 }
 
 // Data-parallel figures: per variant, one process alone, then N processes (each its own batch).
@@ -282,7 +318,7 @@ int run_bench(const CommandArgs& argv) {
         std::cout << "usage: droplora bench [--model DIR | --preset tiny|small|1b|7b] [--seq N] [--batch N]\n"
                      "                     [--steps N] [--warmup N] [--rounds N] [--rank R] [--stats-every N]\n"
                      "                     [--device D] [--precision auto|fp32|bf16]\n"
-                     "                     [--only lora|step|token|learned] [--json]\n"
+                     "                     [--only lora|step|token|learned] [--json] [--print-config] [--profile FILE]\n"
                      "\n"
                      "Prints tokens/s for LoRA and DropLoRA (step, token, learned masks), each with the\n"
                      "rank-channel statistics off and on (every --stats-every steps, default 10), what the\n"
@@ -291,19 +327,28 @@ int run_bench(const CommandArgs& argv) {
                      "Targets: q,k,v,up,down projections (the paper's). Weights are random for presets.\n"
                      "--nproc-per-node N: N data-parallel processes (gradients summed each step, as in\n"
                      "training), after one process alone; prints tokens/s per process, in total, and the\n"
-                     "scaling efficiency (docs/distributed.md).\n";
+                     "scaling efficiency (docs/distributed.md).\n"
+                     "--print-config: the preset's shape as a config.json (for packaging/bench/peer_eager.py).\n"
+                     "--profile FILE: two steps of the first variant under LibTorch's profiler, as a Chrome\n"
+                     "trace (packaging/bench/profile_summary.py FILE tables the ops by their own time).\n";
         return 0;
     }
     Args args(argv,
               {"model", "preset", "seq", "batch", "steps", "warmup", "rank", "stats-every", "device", "precision",
-               "only", "rounds", "nproc-per-node"},
-              {"json"});
+               "only", "rounds", "nproc-per-node", "profile"},
+              {"json", "print-config"});
+    if (args.has("print-config")) {  // the preset's shape as a config.json, for peers (packaging/bench/)
+        if (args.has("model")) fail("--print-config", "prints a preset's config.json; a --model folder has its own");
+        std::cout << preset(args.get("preset", "tiny")).to_json().dump(2) << "\n";
+        return 0;
+    }
     if (args.has("nproc-per-node")) {
         const long long n = args.get_int("nproc-per-node", 1);
         if (n < 1 || n > 256) fail("--nproc-per-node", std::to_string(n) + " is not a process count in [1, 256]");
         if (n > 1) return launch_local_workers("bench", static_cast<int>(n), strip_nproc_per_node(argv));
     }
     const BenchOptions o = parse_options(args);
+    train::keep_freed_memory();  // as training does (train/session.cpp)
     const train::World world = train::world_from_environment();
     const std::string device_name = train::device_for_rank(world, args.get("device", "auto"));
     const c10::Device device = model::resolve_device(device_name, "--device");
@@ -327,6 +372,7 @@ int run_bench(const CommandArgs& argv) {
 
     std::vector<Variant> variants;
     for (bool stats : {false, true}) {
+        if (stats && o.stats_every == 0) continue;  // --stats-every 0: the variants without statistics only
         for (Variant v : {Variant{"lora", 0.0, adapters::MaskMode::None, stats, {}},
                           Variant{"droplora-step", 0.5, adapters::MaskMode::Step, stats, {}},
                           Variant{"droplora-token", 0.5, adapters::MaskMode::Token, stats, {}},
@@ -348,11 +394,26 @@ int run_bench(const CommandArgs& argv) {
         }
         group->all_reduce_sum({torch::zeros({1})}, "the end of the one-process baseline");
     }
+    // One untimed round of every variant first: the first steps of a process (page
+    // faults of fresh buffers, oneDNN's primitive caches, the BLAS threads waking up)
+    // would otherwise land on whichever variant runs first.
+    for (auto& v : variants) {
+        time_variant(net, v, shape, group.get());
+        v.seconds_per_step.clear();
+        v.collect_seconds = 0;
+        v.collections = 0;
+    }
     for (int64_t round = 0; round < o.rounds; ++round)
         for (auto& v : variants) time_variant(net, v, shape, group.get());
 
+    config::RunConfig shape_run;  // what the bench trains, as a run would say it
+    shape_run.adapter.method = "droplora";
+    shape_run.adapter.rank = o.rank;
+    shape_run.train.batch_size = o.batch;
+    if (args.has("profile") && report) write_profile(net, variants.front(), shape, args.get("profile", ""));
     const Figures figures{static_cast<double>(o.batch * o.seq), flops_per_token(cfg, o.seq),
-                          train::device_memory_mb(device)};
+                          train::device_memory_mb(device), train::peak_memory_mb(device),
+                          train::estimate_footprint(cfg, shape_run, o.seq, device.is_cuda(), dtype == c10::kBFloat16)};
     if (!report) return 0;
     if (group) print_scaling(alone, variants, o, figures, world.size, device.is_cuda());
     else if (o.json) print_json(variants, o, figures);

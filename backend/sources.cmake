@@ -7,6 +7,7 @@ set(FORMATS_SOURCES
   common/text.cpp
   common/files.cpp
   common/install_paths.cpp
+  common/cpu_features.cpp
   io/safetensors.cpp
   io/checkpoint_files.cpp
   io/strict_json.cpp
@@ -14,8 +15,10 @@ set(FORMATS_SOURCES
   model/llama_config.cpp
   model/tensor_layout.cpp
   config/run_config.cpp
+  config/run_presets.cpp
   train/metrics_log.cpp
   train/run_folder.cpp
+  train/footprint.cpp
 )
 
 set(TEXT_SOURCES

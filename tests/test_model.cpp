@@ -15,6 +15,7 @@
 #include "data/tokenizer.h"
 #include "adapters/peft.h"
 #include "io/safetensors_torch.h"
+#include "model/lm_loss.h"
 #include "model/loader.h"
 #include "model/scoring.h"
 #include "test_helpers.h"
@@ -106,6 +107,59 @@ private slots:
     }
 
     void eval_matches_reference_data() { forward_matches_reference_data(); }
+
+    // The trainer's loss (model/lm_loss.h: only counted positions through lm_head, chunked, gradients in the
+    // forward pass) against PyTorch's loss of the same batch, and its gradients against autograd through the
+    // full logits.
+    void loss_from_hidden_matches_reference_data() { forward_matches_reference_data(); }
+
+    void loss_from_hidden_matches_reference() {
+        QFETCH(QString, model);
+        const std::string dir = data_path("models/" + model.toStdString());
+        auto net = model::load_llama(dir);
+        auto golden = io::load_all(dir + "/golden/forward.safetensors");
+        const torch::Tensor labels = golden.at("labels");
+        const torch::Tensor counted = (labels.narrow(1, 1, labels.size(1) - 1) != -100).sum();
+        {
+            torch::NoGradGuard no_grad;
+            auto hidden = net->hidden_states(golden.at("input_ids"), golden.at("attention_mask"), nullptr);
+            for (int64_t chunk : {int64_t{0}, int64_t{3}}) {
+                const double loss = (model::causal_lm_loss_sum_from_hidden(hidden, net->lm_head_weight(), labels, chunk) /
+                                     counted.to(torch::kFloat32))
+                                        .item<double>();
+                QVERIFY2(rel_diff(loss, golden.at("loss").item<double>()) <= kTol,
+                         qPrintable(QString("chunk %1: loss %2 vs %3").arg(chunk).arg(loss).arg(golden.at("loss").item<double>())));
+            }
+        }
+        // Gradients: d/dh and d/dW (W trained, as in full fine-tuning), chunks of 3 rows, against autograd.
+        torch::manual_seed(3);
+        const torch::Tensor h0 = torch::randn({2, 9, net->config().hidden_size});
+        const torch::Tensor w0 = net->lm_head_weight().detach().clone();
+        torch::Tensor y = torch::randint(0, net->config().vocab_size, {2, 9}, torch::kInt64);
+        y.index_put_({0, torch::indexing::Slice(0, 4)}, -100);  // a prompt that does not count
+        y.index_put_({1, 7}, -100);
+        const auto grads = [&](bool fused, c10::ScalarType dtype) {
+            auto h = h0.to(dtype).detach().clone().requires_grad_(true);
+            auto w = w0.to(dtype).detach().clone().requires_grad_(true);
+            auto loss = fused ? model::causal_lm_loss_sum_from_hidden(h, w, y, 3)
+                              : model::causal_lm_loss_sum(torch::matmul(h, w.t()), y);
+            (loss * 0.5).backward();  // a scaled loss, as the trainer divides by the step's tokens
+            return std::vector<torch::Tensor>{loss.detach(), h.grad().to(torch::kFloat32), w.grad().to(torch::kFloat32)};
+        };
+        const auto ref = grads(false, torch::kFloat32), got = grads(true, torch::kFloat32);
+        for (size_t i = 0; i < ref.size(); ++i)
+            QVERIFY2(max_rel_error(got[i], ref[i]) <= 1e-5, qPrintable(QString("fp32 tensor %1: %2").arg(i).arg(max_rel_error(got[i], ref[i]))));
+        // bf16 hidden states and weight (a bf16 run): the same to bf16's precision (8 bits: 2^-8 ≈ 0.4 %, ×2 for the products).
+        const auto ref16 = grads(false, torch::kBFloat16), got16 = grads(true, torch::kBFloat16);
+        QVERIFY(rel_diff(got16[0].item<double>(), ref16[0].item<double>()) <= 1e-2);
+        QVERIFY2(max_rel_error(got16[1], ref16[1]) <= 2e-2, qPrintable(QString("bf16 d/dh %1").arg(max_rel_error(got16[1], ref16[1]))));
+        // Nothing counted: zero, and the backward pass still runs.
+        auto h = h0.clone().requires_grad_(true);
+        auto none = model::causal_lm_loss_sum_from_hidden(h, w0, torch::full({2, 9}, -100, torch::kInt64));
+        QCOMPARE(none.item<double>(), 0.0);
+        none.backward();
+        QCOMPARE(h.grad().abs().sum().item<double>(), 0.0);
+    }
 
     void eval_matches_reference() {
         QFETCH(QString, model);

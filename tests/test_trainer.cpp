@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "config/run_config.h"
 #include "data/tokenizer.h"
@@ -41,6 +42,7 @@ public:
         if (control_ && m.step == stop_at_) control_->stop = true;
     }
     void on_eval(const train::EvalMetrics& m) override { evals.push_back(m); }
+    void on_log(const std::string& line) override { logs.push_back(line); }
     void on_stats(const train::StatsSample& s) override { stats.push_back(s); }
     void on_finished(train::RunOutcome o, const std::string& msg) override {
         outcome = o;
@@ -50,6 +52,7 @@ public:
     std::vector<train::StepMetrics> steps;
     std::vector<train::EvalMetrics> evals;
     std::vector<train::StatsSample> stats;
+    std::vector<std::string> logs;
     train::RunOutcome outcome = train::RunOutcome::Failed;
     std::string message;
     int finished = 0;
@@ -84,6 +87,7 @@ config::RunConfig tiny_run(const fs::path& dir, const std::string& name) {
     c.train.stats_every = 2;
     c.train.seed = 7;
     c.device = "cpu";
+    c.precision = "fp32";  // the reference precision; bf16 has its own tests below
     c.output = (dir / name).string();
     return c;
 }
@@ -162,16 +166,20 @@ private slots:
 
     void resume_equals_uninterrupted_data() {
         QTest::addColumn<QString>("mask");
-        QTest::newRow("step") << "step";
-        QTest::newRow("token") << "token";
-        QTest::newRow("learned") << "learned";
+        QTest::addColumn<QString>("precision");
+        QTest::newRow("step") << "step" << "fp32";
+        QTest::newRow("token") << "token" << "fp32";
+        QTest::newRow("learned") << "learned" << "fp32";
+        QTest::newRow("step bf16") << "step" << "bf16";  // bit-exact within bf16 mode too
     }
 
     void resume_equals_uninterrupted() {
         QFETCH(QString, mask);
+        QFETCH(QString, precision);
         QTemporaryDir tmp;
         auto c = tiny_run(tmp.path().toStdString(), "whole");
         c.adapter.mask = mask.toStdString();
+        c.precision = precision.toStdString();
         c.adapter.dropout = 0.1;  // input dropout draws from the RNG too
         c.train.save_every = 0;
         train::RunControl c1;
@@ -195,6 +203,48 @@ private slots:
         // metrics.jsonl reads as one run.
         auto h = train::read_metrics(c.output + "/metrics.jsonl");
         QCOMPARE(h.steps.size(), size_t{8});
+    }
+
+    // A bf16 CPU run (frozen weights and their products in bf16; adapters, AdamW, norms' statistics, softmax
+    // and the loss in fp32) follows the fp32 run's loss curve: every step within 0.05 + 5 % of the fp32 loss
+    // (measured: well inside), the final loss within 5 %, and both fall alike. `auto` picks bf16 exactly when the
+    // CPU's feature flags say AVX512-BF16 or AMX-BF16, and says so in the log.
+    void bf16_loss_curve_follows_fp32() {
+        QTemporaryDir tmp;
+        auto c = tiny_run(tmp.path().toStdString(), "fp32");
+        c.train.max_steps = 30;
+        c.train.eval_every = 0;
+        c.train.save_every = 0;
+        train::RunControl c1, c2;
+        Recorder fp32, bf16;
+        QVERIFY(run(c, fp32, c1).outcome == train::RunOutcome::Finished);
+        c.precision = "bf16";
+        c.output = (fs::path(tmp.path().toStdString()) / "bf16").string();
+        QVERIFY(run(c, bf16, c2).outcome == train::RunOutcome::Finished);
+        const auto a = losses(fp32), b = losses(bf16);
+        QCOMPARE(a.size(), b.size());
+        double worst = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            worst = std::max(worst, std::abs(a[i] - b[i]) / (0.05 + 0.05 * std::abs(a[i])));
+            QVERIFY2(std::abs(a[i] - b[i]) <= 0.05 + 0.05 * std::abs(a[i]),
+                     qPrintable(QString("step %1: fp32 %2, bf16 %3").arg(i + 1).arg(a[i]).arg(b[i])));
+        }
+        qInfo("bf16 vs fp32: worst step at %.2f of the tolerance; final %.4f vs %.4f", worst, b.back(), a.back());
+        QVERIFY(std::abs(a.back() - b.back()) <= 0.05 * a.back());
+        QVERIFY(b.back() < 0.7 * b.front());
+
+        c.precision = "auto";
+        c.train.max_steps = 1;
+        c.output = (fs::path(tmp.path().toStdString()) / "auto").string();
+        train::RunControl c3;
+        Recorder chosen;
+        QVERIFY(run(c, chosen, c3).outcome == train::RunOutcome::Finished);
+        const bool fast = droplora::cpu_features().fast_bf16();
+        const std::string want = fast ? "precision: bf16 frozen weights (precision auto: the CPU has"
+                                      : "precision: fp32 (precision auto: the CPU has";
+        QVERIFY2(std::any_of(chosen.logs.begin(), chosen.logs.end(),
+                             [&](const std::string& l) { return l.rfind(want, 0) == 0; }),
+                 want.c_str());
     }
 
     void nan_loss_stops_with_last_good_checkpoint() {

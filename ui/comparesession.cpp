@@ -1,11 +1,15 @@
 #include "comparesession.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QTimer>
+#include <cmath>
 #include <exception>
 
-#include "train/run_folder.h"
+#include "config/run_config.h"
+
 #include "train/metrics_log.h"
+#include "train/run_folder.h"
 #include "trainingcontroller.h"
 
 namespace droplora::ui {
@@ -58,9 +62,72 @@ bool CompareSession::start(const droplora::config::RunConfig& form) {
         return false;
     }
     m_rows = rows;
+    for (Row& row : m_rows) row.status = tr("waiting");
     m_active = true;
     m_cancelled = false;
     startRun(0);
+    return true;
+}
+
+bool CompareSession::compareRuns(const QStringList& runDirs) {
+    m_error.clear();
+    if (m_active || m_controller->isRunning()) {
+        m_error = tr("a run is going; stop it before comparing");
+        return false;
+    }
+    if (runDirs.size() < 2) {
+        m_error = tr("select two runs to compare");
+        return false;
+    }
+    QVector<Row> rows;
+    for (const QString& dir : runDirs) {
+        Row row;
+        row.runDir = QDir::cleanPath(QDir(dir).absolutePath());
+        row.name = QFileInfo(row.runDir).fileName();
+        const QString yaml = QString::fromStdString(droplora::run_folder::join(row.runDir.toStdString(), droplora::run_folder::kConfig));
+        try {
+            row.config = droplora::config::load_run_config(yaml.toStdString());
+        } catch (const std::exception& e) {
+            m_error = QString::fromUtf8(e.what());
+            return false;
+        }
+        if (!droplora::run_folder::is_adapter_folder(droplora::run_folder::adapter_dir(row.runDir.toStdString()))) {
+            m_error = tr("%1: has no final adapter (finish or resume the run first)").arg(row.runDir);
+            return false;
+        }
+        row.trained = true;
+        row.status = tr("trained");
+        rows.append(row);
+    }
+    const auto& first = rows.first().config;
+    for (const Row& row : rows) {
+        const auto sameFile = [](const std::string& a, const std::string& b) {
+            return QFileInfo(QString::fromStdString(a)).canonicalFilePath() ==
+                   QFileInfo(QString::fromStdString(b)).canonicalFilePath();
+        };
+        if (!sameFile(row.config.model, first.model)) {
+            m_error = tr("%1 and %2 were trained on different base models; their scores do not compare")
+                          .arg(rows.first().runDir, row.runDir);
+            return false;
+        }
+        if (row.config.data.val.empty() != first.data.val.empty() ||
+            (!first.data.val.empty() && !sameFile(row.config.data.val, first.data.val))) {
+            m_error = tr("%1 and %2 were validated on different files; their scores do not compare")
+                          .arg(rows.first().runDir, row.runDir);
+            return false;
+        }
+    }
+    m_rows = rows;
+    m_active = true;
+    m_cancelled = false;
+    m_current = -1;
+    readMetrics();
+    emit rowsChanged();
+    if (first.data.val.empty()) {
+        QTimer::singleShot(0, this, [this] { finish(true, tr("the runs have no validation file: exact match not measured")); });
+        return true;
+    }
+    startExactMatch();
     return true;
 }
 
@@ -70,9 +137,16 @@ void CompareSession::cancel() {
     if (m_controller->isRunning()) m_controller->stop();
 }
 
+void CompareSession::setStatus(int row, const QString& status) {
+    if (row < 0 || row >= m_rows.size()) return;
+    m_rows[row].status = status;
+    emit rowsChanged();
+}
+
 void CompareSession::startRun(int index) {
     m_current = index;
     const Row& row = m_rows[index];
+    setStatus(index, tr("training now"));
     emit runStarting(index, row.name, row.runDir);
     if (!m_controller->start(row.config)) finish(false, tr("%1: the training could not start").arg(row.runDir));
 }
@@ -82,10 +156,12 @@ void CompareSession::onRunFinished(RunOutcome outcome, const QString& message) {
     const Row& row = m_rows[m_current];
     if (outcome != RunOutcome::Finished) {
         const QString why = m_cancelled ? tr("cancelled") : message.isEmpty() ? outcomeName(outcome) : message;
+        setStatus(m_current, m_cancelled ? tr("cancelled") : tr("failed"));
         finish(false, tr("%1 run %2: %3").arg(row.name, row.runDir, why));
         return;
     }
     m_rows[m_current].trained = true;
+    setStatus(m_current, tr("trained"));
     emit progress(tr("compare: %1 run finished (%2)").arg(row.name, row.runDir));
     if (m_current + 1 < m_rows.size()) {
         // Start after every other receiver of finished() has seen the controller idle.
@@ -109,6 +185,7 @@ void CompareSession::onRunFinished(RunOutcome outcome, const QString& message) {
 
 void CompareSession::readMetrics() {
     for (Row& row : m_rows) {
+        if (row.isBase) continue;
         try {
             const auto history =
                 droplora::train::read_metrics(droplora::run_folder::metrics_path(row.runDir.toStdString()));
@@ -123,11 +200,22 @@ void CompareSession::readMetrics() {
 }
 
 void CompareSession::startExactMatch() {
-    const auto& c = m_rows.first().config;  // both runs share data, template and context
+    const auto c = m_rows.first().config;  // both runs share data, template and context (a copy: rows grow below)
     emit progress(tr("compare: measuring exact match on %1").arg(QString::fromStdString(c.data.val)));
     ScoreJob::Request request;
     request.modelDir = QString::fromStdString(c.model);
-    for (const Row& row : m_rows) request.adapterDirs.append(QString::fromStdString(droplora::run_folder::adapter_dir(row.runDir.toStdString())));
+    // The base model alone is the last row: what the adapters add.
+    Row base;
+    base.name = tr("Base model (no adapter)");
+    base.isBase = true;
+    base.config = c;
+    m_rows.append(base);
+    for (Row& row : m_rows) {
+        row.status = tr("scoring…");
+        request.adapterDirs.append(row.isBase ? QString()
+                                              : QString::fromStdString(droplora::run_folder::adapter_dir(row.runDir.toStdString())));
+    }
+    emit rowsChanged();
     request.dataPath = QString::fromStdString(c.data.val);
     request.format = QString::fromStdString(c.data.format);
     request.templ = QString::fromStdString(c.data.templ);
@@ -137,10 +225,94 @@ void CompareSession::startExactMatch() {
 
 void CompareSession::onScores(const QVector<ScoreJob::Score>& scores) {
     for (int i = 0; i < m_rows.size() && i < scores.size(); ++i) {
-        m_rows[i].hasExactMatch = true;
-        m_rows[i].exactMatch = scores[i].exactMatch;
+        Row& row = m_rows[i];
+        row.hasExactMatch = true;
+        row.exactMatch = scores[i].exactMatch;
+        row.matched = scores[i].matched;
+        row.examples = scores[i].examples;
+        row.status = tr("scored");
+        if (row.isBase) {  // no metrics.jsonl: the scoring's own loss of the reference answers
+            row.hasEval = true;
+            row.valLoss = scores[i].loss;
+            row.perplexity = scores[i].perplexity;
+        }
     }
+    // Kept in each run folder for the runs table, with the base model's beside it.
+    const Row* base = nullptr;
+    for (const Row& row : m_rows)
+        if (row.isBase && row.hasExactMatch) base = &row;
+    for (const Row& row : m_rows) {
+        if (row.isBase || !row.hasExactMatch) continue;
+        droplora::run_folder::HeldOutScores kept;
+        kept.data = row.config.data.val;
+        const int i = static_cast<int>(&row - m_rows.data());
+        kept.loss = scores.value(i).loss;
+        kept.perplexity = scores.value(i).perplexity;
+        kept.exact_match = row.exactMatch;
+        kept.matched = row.matched;
+        kept.examples = row.examples;
+        kept.has_base = base != nullptr;
+        if (base) {
+            kept.base_exact_match = base->exactMatch;
+            kept.base_matched = base->matched;
+        }
+        try {
+            droplora::run_folder::write_scores(row.runDir.toStdString(), kept);
+        } catch (const std::exception& e) {
+            emit progress(tr("compare: %1").arg(QString::fromUtf8(e.what())));
+        }
+    }
+    emit rowsChanged();
     finish(true, QString());
+}
+
+int CompareSession::bestRow(const QVector<Row>& rows) {
+    int best = -1;
+    for (int i = 0; i < rows.size(); ++i) {
+        const Row& r = rows[i];
+        if (r.isBase || !(r.hasExactMatch || r.hasEval)) continue;
+        if (best < 0) {
+            best = i;
+            continue;
+        }
+        const Row& b = rows[best];
+        if (r.hasExactMatch && b.hasExactMatch && r.matched != b.matched) {
+            if (r.exactMatch > b.exactMatch) best = i;
+        } else if (r.hasEval && b.hasEval && r.valLoss < b.valLoss) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+QString CompareSession::noiseNote(const QVector<Row>& rows) {
+    const Row* a = nullptr;
+    const Row* b = nullptr;
+    for (const Row& r : rows) {
+        if (r.isBase || !r.hasExactMatch || r.examples <= 0) continue;
+        (a ? b : a) = &r;
+        if (b) break;
+    }
+    if (!a || !b) return {};
+    // Two independent binomial shares on n rows each: SE(p1 − p2) = √(p1(1−p1)/n1 + p2(1−p2)/n2).
+    const double p1 = a->exactMatch, p2 = b->exactMatch;
+    double se = std::sqrt(p1 * (1 - p1) / double(a->examples) + p2 * (1 - p2) / double(b->examples));
+    if (se == 0) se = 1.0 / double(std::max(a->examples, b->examples));  // both 0 % or 100 %: one row's worth
+    const double diff = std::fabs(p1 - p2);
+    const QString figures = tr("%1 %2 % vs %3 %4 % on %5 rows; two standard errors of the difference: %6 points.")
+                                .arg(a->name)
+                                .arg(100 * p1, 0, 'f', 1)
+                                .arg(b->name)
+                                .arg(100 * p2, 0, 'f', 1)
+                                .arg(a->examples)
+                                .arg(200 * se, 0, 'f', 1);
+    if (diff < 2 * se)
+        return figures + QLatin1Char(' ') +
+               tr("The difference is within the noise of one seed on this many rows: train both with more seeds, or "
+                  "score a larger validation file, before concluding which is better.");
+    return figures + QLatin1Char(' ') +
+           tr("The difference is larger than that sampling noise, but one seed can still mislead: repeat with "
+              "another seed to be sure.");
 }
 
 void CompareSession::finish(bool ok, const QString& message) {

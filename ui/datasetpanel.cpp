@@ -1,5 +1,7 @@
 #include "datasetpanel.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFormLayout>
@@ -116,6 +118,11 @@ void DatasetPanel::applyTo(droplora::config::RunConfig& config) const {
     d.templ = m_template->currentText().toStdString();
     d.train_on_prompt = m_trainOnPrompt->isChecked();
     d.skip_bad_rows = m_skipBadRows->isChecked();
+}
+
+qint64 DatasetPanel::longestRow() const {
+    if (!m_result.tokenized || m_result.lengths.isEmpty()) return -1;
+    return qint64(*std::max_element(m_result.lengths.begin(), m_result.lengths.end()));
 }
 
 QString DatasetPanel::errorText() const { return m_error->isHidden() ? QString() : m_error->text(); }

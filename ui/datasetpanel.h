@@ -33,6 +33,8 @@ public:
     QString detectedFormat() const { return m_result.detectedFormat; }
     QString templateInForce() const { return m_result.templateInForce; }
     qint64 rowCount() const { return m_result.rows; }
+    // Tokens of the longest row scanned (untruncated); -1 until rows were tokenized.
+    qint64 longestRow() const;
     QString errorText() const;
     QString previewHtml() const;
     LengthHistogram* histogram() const { return m_histogram; }

@@ -1,5 +1,8 @@
 #include "dialogs.h"
 
+#include <QApplication>
+#include <QSystemTrayIcon>
+
 #include <QMessageBox>
 #include <QPushButton>
 #include <QMutex>
@@ -71,6 +74,19 @@ int Dialogs::choose(QWidget* parent, const QString& title, const QString& questi
     box.exec();
     const int chosen = static_cast<int>(buttons.indexOf(box.clickedButton()));
     return chosen < 0 ? static_cast<int>(options.size()) - 1 : chosen;
+}
+
+void Dialogs::notify(QWidget* window, const QString& title, const QString& text) {
+    if (isRecording()) return record(Kind::Notification, title, text);
+    if (window) QApplication::alert(window);
+    if (!QSystemTrayIcon::isSystemTrayAvailable()) return;
+    static QSystemTrayIcon* tray = nullptr;  // one for the program's life, shown only to carry messages
+    if (!tray) {
+        tray = new QSystemTrayIcon(QApplication::windowIcon(), qApp);
+        tray->setToolTip(QApplication::applicationDisplayName());
+        tray->show();
+    }
+    tray->showMessage(title, text, QSystemTrayIcon::Information, 8000);
 }
 
 void Dialogs::note(Kind kind, const QString& title, const QString& text) {

@@ -12,7 +12,7 @@ namespace droplora::ui {
 
 class Dialogs {
 public:
-    enum class Kind { Error, Information, Question };
+    enum class Kind { Error, Information, Question, Notification };
 
     struct Record {
         Kind kind = Kind::Information;
@@ -29,6 +29,10 @@ public:
     // choice (setChoiceAnswer) is returned, else `defaultIndex`.
     static int choose(QWidget* parent, const QString& title, const QString& question, const QStringList& options,
                       int defaultIndex = 0);
+    // A desktop notification (a run ended): the system tray's message where the
+    // desktop has a tray, and the window's task-bar entry asks for attention
+    // (QApplication::alert) either way. Never modal.
+    static void notify(QWidget* window, const QString& title, const QString& text);
     // Records a message in recording mode (e.g. what a non-modal window showed); nothing otherwise.
     static void note(Kind kind, const QString& title, const QString& text);
 

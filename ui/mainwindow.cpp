@@ -23,7 +23,9 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
+#include <QGroupBox>
 #include <QTabWidget>
+#include <QVBoxLayout>
 #include <QTimer>
 #include <QToolBar>
 #include <algorithm>
@@ -34,6 +36,8 @@
 #include "common/install_paths.h"
 #include "channelheatmap.h"
 #include "comparedialog.h"
+#include "config/run_presets.h"
+#include "estimatepanel.h"
 #include "comparesession.h"
 #include "datasetpanel.h"
 #include "dialogs.h"
@@ -99,6 +103,7 @@ MainWindow::MainWindow(QWidget* parent)
       m_datasetPanel(new DatasetPanel),
       m_adapterPanel(new AdapterPanel),
       m_trainingPanel(new TrainingPanel),
+      m_estimatePanel(new EstimatePanel),
       m_runsPanel(new RunsPanel),
       m_lossPlot(new LossPlot),
       m_heatmap(new ChannelHeatmap),
@@ -134,6 +139,10 @@ MainWindow::MainWindow(QWidget* parent)
         source.templ = QString::fromStdString(form.data.templ);
         return source;
     });
+    connect(m_previewPanel, &PreviewPanel::liveAdapterWanted, this, [this] {
+        if (!m_controller->requestSnapshot()) m_previewPanel->useLiveAdapter(QString(), m_controller->lastStep());
+    });
+    connect(m_controller, &TrainingController::snapshotTaken, m_previewPanel, &PreviewPanel::useLiveAdapter);
     connect(m_summary, &RunSummary::logLine, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::progress, this, &MainWindow::appendLog);
     connect(m_compare, &CompareSession::runStarting, this, [this](int, const QString& name, const QString& runDir) {
@@ -145,6 +154,10 @@ MainWindow::MainWindow(QWidget* parent)
         updateTitle();
     });
     connect(m_compare, &CompareSession::finished, this, &MainWindow::onCompareFinished);
+    connect(m_compare, &CompareSession::rowsChanged, this, [this] {
+        if (m_compareDialog && m_compare->isRunning()) m_compareDialog->setRows(m_compare->rows(), QString());
+    });
+    connect(m_runsPanel, &RunsPanel::compareRequested, this, &MainWindow::compareRuns);
 
     // Fields with an error block Start; a value put back says why.
     const QList<QFormLayout*> forms = m_formTabs->findChildren<QFormLayout*>();
@@ -162,6 +175,16 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_datasetPanel, &DatasetPanel::changed, this, &MainWindow::updateActions);
     connect(m_adapterPanel, &AdapterPanel::changed, this, &MainWindow::updateActions);
     connect(m_trainingPanel, &TrainingPanel::changed, this, &MainWindow::updateActions);
+    connect(m_datasetPanel, &DatasetPanel::scanned, this, &MainWindow::updateActions);
+    connect(m_estimatePanel, &EstimatePanel::presetChosen, this, [this](const QString& name) {
+        for (const auto& preset : droplora::config::run_presets()) {
+            if (QString::fromStdString(preset.name) != name) continue;
+            auto form = config();
+            preset.apply(form);
+            setConfig(form);
+            statusBar()->showMessage(tr("preset “%1”: %2").arg(name, QString::fromStdString(preset.description)), 10000);
+        }
+    });
     WheelGuard::install(m_formTabs);
 
     restoreLayout();
@@ -178,7 +201,15 @@ void MainWindow::buildLayout() {
     // laptop leaves 738 px; tests/ui/test_usability.cpp layoutFitsLaptop).
     m_formTabs->addTab(scrolled(m_datasetPanel), tr("Data"));
     m_formTabs->addTab(scrolled(m_adapterPanel), tr("Adapter"));
-    m_formTabs->addTab(scrolled(m_trainingPanel), tr("Training"));
+    auto* trainingPage = new QWidget;
+    auto* trainingLayout = new QVBoxLayout(trainingPage);
+    auto* before = new QGroupBox(tr("Before you start"));
+    before->setObjectName(QStringLiteral("BeforeYouStart"));
+    (new QVBoxLayout(before))->addWidget(m_estimatePanel);
+    trainingLayout->addWidget(before);
+    trainingLayout->addWidget(m_trainingPanel);
+    trainingLayout->addStretch(1);
+    m_formTabs->addTab(scrolled(trainingPage), tr("Training"));
     m_formTabs->addTab(m_runsPanel, tr("Runs"));
     m_formTabs->setMinimumWidth(320);
 
@@ -509,6 +540,8 @@ void MainWindow::updateActions() {
     if (state == TrainingController::State::Paused || state == TrainingController::State::Running)
         m_status->setPaused(paused);
     m_cancelExportAction->setEnabled(exporting);
+    m_estimatePanel->setTrainingBusy(!idle || comparing);
+    if (idle) m_estimatePanel->setInputs(config(), m_datasetPanel->longestRow());
     m_openRunFolderAction->setEnabled(idle && !comparing);
     // The form describes the running run; it is edited between runs.
     for (int i = 0; i < m_formTabs->count() - 1; ++i) m_formTabs->widget(i)->setEnabled(idle);

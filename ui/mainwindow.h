@@ -30,6 +30,7 @@ class ChannelHeatmap;
 class CompareDialog;
 class CompareSession;
 class DatasetPanel;
+class EstimatePanel;
 class ExportDialog;
 class ExportJob;
 class LossPlot;
@@ -76,6 +77,8 @@ public:
     // Run → Compare: the form as LoRA and as DropLoRA, one after the other
     // (CompareSession); the table appears in compareDialog() when both are done.
     bool compareMethods();
+    // Runs → Compare: two finished run folders scored side by side, without training.
+    bool compareRuns(const QStringList& dirs);
 
     // The run folder that exports use: the last run trained or opened.
     QString currentRunDir() const;
@@ -96,6 +99,7 @@ public:
     DatasetPanel* datasetPanel() const { return m_datasetPanel; }
     AdapterPanel* adapterPanel() const { return m_adapterPanel; }
     TrainingPanel* trainingPanel() const { return m_trainingPanel; }
+    EstimatePanel* estimatePanel() const { return m_estimatePanel; }
     RunsPanel* runsPanel() const { return m_runsPanel; }
     LossPlot* lossPlot() const { return m_lossPlot; }
     ChannelHeatmap* heatmap() const { return m_heatmap; }
@@ -104,7 +108,7 @@ public:
     PreviewPanel* previewPanel() const { return m_previewPanel; }
     RunSummary* runSummary() const { return m_summary; }
     CompareSession* compareSession() const { return m_compare; }
-    CompareDialog* compareDialog() const { return m_compareDialog; }  // null until a comparison finished
+    CompareDialog* compareDialog() const { return m_compareDialog; }  // null until a comparison started
 
 public slots:
     void appendLog(const QString& line);
@@ -148,6 +152,7 @@ private:
     DatasetPanel* m_datasetPanel;
     AdapterPanel* m_adapterPanel;
     TrainingPanel* m_trainingPanel;
+    EstimatePanel* m_estimatePanel;
     RunsPanel* m_runsPanel;
     LossPlot* m_lossPlot;
     ChannelHeatmap* m_heatmap;
@@ -157,6 +162,7 @@ private:
     RunSummary* m_summary;
     CompareSession* m_compare;
     CompareDialog* m_compareDialog = nullptr;
+    void showCompareDialog(const QString& note);
     QTabWidget* m_formTabs = nullptr;
     QPlainTextEdit* m_log = nullptr;
     QDockWidget* m_summaryDock = nullptr;

@@ -226,8 +226,29 @@ bool MainWindow::compareMethods() {
         return false;
     }
     m_lossPlot->clearOverlays();
+    showCompareDialog(QString());
     updateActions();
     return true;
+}
+
+bool MainWindow::compareRuns(const QStringList& dirs) {
+    if (m_controller->isRunning() || m_compare->isRunning()) return false;
+    if (!m_compare->compareRuns(dirs)) {
+        Dialogs::error(this, tr("Compare"), m_compare->errorText());
+        return false;
+    }
+    m_lossPlot->clearOverlays();
+    overlayRuns(dirs);
+    showCompareDialog(QString());
+    updateActions();
+    return true;
+}
+
+void MainWindow::showCompareDialog(const QString& note) {
+    if (!m_compareDialog) m_compareDialog = new CompareDialog(this);
+    m_compareDialog->setRows(m_compare->rows(), note);
+    m_compareDialog->show();
+    m_compareDialog->raise();
 }
 
 void MainWindow::onCompareFinished(bool ok, const QString& message) {
@@ -238,14 +259,12 @@ void MainWindow::onCompareFinished(bool ok, const QString& message) {
         return;
     }
     QStringList dirs;
-    for (const auto& row : m_compare->rows()) dirs.append(row.runDir);
+    for (const auto& row : m_compare->rows())
+        if (!row.isBase) dirs.append(row.runDir);
     m_lossPlot->clear();
     overlayRuns(dirs);
     if (!message.isEmpty()) appendLog(tr("compare: %1").arg(message));
-    if (!m_compareDialog) m_compareDialog = new CompareDialog(this);
-    m_compareDialog->setRows(m_compare->rows(), message);
-    m_compareDialog->show();
-    m_compareDialog->raise();
+    showCompareDialog(message);
 }
 
 void MainWindow::onExportFinished(bool ok, const QString& text) {
@@ -287,6 +306,17 @@ void MainWindow::onFinished(RunOutcome outcome, const QString& message) {
     if (m_closeWhenIdle) {
         QTimer::singleShot(0, this, &QWidget::close);
         return;
+    }
+    if (!neverStarted) {
+        const QString run = QDir(m_controller->runDir()).dirName();
+        const qint64 step = m_controller->lastStep();
+        QString text;
+        switch (outcome) {
+        case RunOutcome::Finished: text = tr("%1 finished at step %2").arg(run).arg(step); break;
+        case RunOutcome::Cancelled: text = tr("%1 stopped at step %2; its checkpoint can be resumed").arg(run).arg(step); break;
+        case RunOutcome::Failed: text = tr("%1 failed at step %2: %3").arg(run).arg(step).arg(message); break;
+        }
+        Dialogs::notify(this, tr("DropLoRA Workbench"), text);
     }
     if (outcome == RunOutcome::Failed) Dialogs::error(this, tr("Training failed"), message);
 }

@@ -109,7 +109,7 @@ void PreviewPanel::setInput(const QString& input) {
 }
 
 bool PreviewPanel::nextExample() {
-    if (m_job->isRunning()) return false;
+    if (m_job->isRunning() || m_waitingLive) return false;
     const Source source = m_provider ? m_provider() : Source{};
     if (source.examplesPath.isEmpty()) {
         Dialogs::error(this, tr("Preview"),
@@ -162,7 +162,7 @@ QString PreviewPanel::adaptedText() const {
 }
 
 bool PreviewPanel::generate() {
-    if (m_job->isRunning()) return false;
+    if (m_job->isRunning() || m_waitingLive) return false;
     const Source source = m_provider ? m_provider() : Source{};
     if (source.modelDir.isEmpty()) {
         Dialogs::error(this, tr("Preview"), tr("choose a model folder first (Model tab)"));
@@ -172,23 +172,56 @@ bool PreviewPanel::generate() {
         Dialogs::error(this, tr("Preview"), tr("write a prompt first"));
         return false;
     }
-    m_adapterDir = latestAdapterDir(source.runDir, source.running);
+    if (source.running) {
+        m_waitingLive = true;
+        m_liveSource = source;
+        m_sourceLabel->setText(tr("%1: asking the run for its adapter as it is now…").arg(source.modelDir));
+        m_base->setPlainText(tr("waiting for the end of the current step…"));
+        m_adapted->clear();
+        m_generate->setEnabled(false);
+        m_example->setEnabled(false);
+        if (m_reference.isEmpty()) m_verdict->hide();
+        emit liveAdapterWanted();
+        return true;
+    }
+    m_adapterDir = latestAdapterDir(source.runDir, false);
+    startJob(source.modelDir, m_adapterDir,
+             m_adapterDir.isEmpty() ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
+                                    : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
+    return true;
+}
+
+void PreviewPanel::useLiveAdapter(const QString& adapterDir, qint64 step) {
+    if (!m_waitingLive) return;
+    m_waitingLive = false;
+    const Source& source = m_liveSource;
+    if (!adapterDir.isEmpty()) {
+        m_adapterDir = adapterDir;
+        startJob(source.modelDir, m_adapterDir,
+                 tr("%1 + the adapter being trained, as it was after step %2 (live)").arg(source.modelDir).arg(step));
+        return;
+    }
+    m_adapterDir = latestAdapterDir(source.runDir, false);
+    startJob(source.modelDir, m_adapterDir,
+             m_adapterDir.isEmpty() ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
+                                    : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
+}
+
+void PreviewPanel::startJob(const QString& modelDir, const QString& adapterDir, const QString& sourceText) {
     PreviewJob::Request request;
-    request.modelDir = source.modelDir;
-    request.adapterDir = m_adapterDir;
+    request.modelDir = modelDir;
+    request.adapterDir = adapterDir;
     request.prompt = m_prompt->toPlainText();
     request.input = m_input->text();
     request.templ = m_template->currentText();
     request.maxNewTokens = m_maxTokens->value();
-    m_sourceLabel->setText(m_adapterDir.isEmpty() ? tr("%1, no adapter yet (train or open a run)").arg(source.modelDir)
-                                                  : tr("%1 + %2").arg(source.modelDir, m_adapterDir));
+    m_sourceLabel->setText(sourceText);
     m_base->setPlainText(tr("generating…"));
     m_adapted->clear();
     m_generate->setEnabled(false);
     m_example->setEnabled(false);
     if (m_reference.isEmpty()) m_verdict->hide();
     m_job->start(request);
-    return true;
 }
 
 void PreviewPanel::onSucceeded(const QString& base, const QString& adapted) {

@@ -1,8 +1,10 @@
 // The embedded demo: a prompt (and an alpaca input), a template and a token
 // budget; "Generate" asks the base model and the model with the current run's
-// newest adapter, and shows both answers side by side. Usable during a run (the
-// adapter is then the newest checkpoint's) and after it (the run's final
-// adapter/). "Held-out example" fills the prompt from the next row of the
+// adapter, and shows both answers side by side. During a run the adapter is the
+// one being trained as it is now: the panel asks for a snapshot
+// (liveAdapterWanted(); the trainer writes it between two steps, or at once
+// while paused) and generates when useLiveAdapter() brings it. After a run it
+// is the run's final adapter/ (else its newest checkpoint's). "Held-out example" fills the prompt from the next row of the
 // validation file, generates, and marks which answer equals the file's.
 #pragma once
 
@@ -29,7 +31,7 @@ public:
     struct Source {
         QString modelDir;
         QString runDir;        // may be empty: the base model only
-        bool running = false;  // the run is still training: prefer its checkpoints
+        bool running = false;  // the run is training here: ask for a live snapshot
         QString examplesPath;  // the validation file (held-out examples); may be empty
         QString format;        // of examplesPath: auto | alpaca | chat | completion
         QString templ;         // the run's template, used for its examples
@@ -60,16 +62,22 @@ public:
 public slots:
     // Returns false (and says why through Dialogs) when nothing was started.
     bool generate();
+    // The live snapshot asked for by liveAdapterWanted(), taken at `step`; an
+    // empty dir means none could be taken (the run ended first): the run's
+    // newest saved adapter is used instead.
+    void useLiveAdapter(const QString& adapterDir, qint64 step);
     // The next held-out example into the prompt, then generate(). Returns false
     // (and says why through Dialogs) when there is no validation file to read.
     bool nextExample();
 
 signals:
+    void liveAdapterWanted();
     void finished(bool ok);
 
 private:
     void onSucceeded(const QString& base, const QString& adapted);
     void onFailed(const QString& message);
+    void startJob(const QString& modelDir, const QString& adapterDir, const QString& sourceText);
 
     SourceProvider m_provider;
     PreviewJob* m_job;
@@ -84,6 +92,8 @@ private:
     QPlainTextEdit* m_base;
     QPlainTextEdit* m_adapted;
     QString m_adapterDir;
+    bool m_waitingLive = false;  // liveAdapterWanted() emitted, no answer yet
+    Source m_liveSource;         // what generate() was asked with while waiting
     QString m_reference;        // the held-out example's answer; cleared when the prompt is edited
     QString m_exampleHeader;    // which example, and its answer
     qint64 m_exampleIndex = 0;  // the next example to show

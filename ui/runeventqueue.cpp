@@ -7,7 +7,7 @@ namespace droplora::ui {
 
 bool RunEventQueue::Batch::isEmpty() const {
     return !started && logs.isEmpty() && steps.isEmpty() && evals.isEmpty() && stats.isEmpty() &&
-           checkpoints.isEmpty() && !finish;
+           checkpoints.isEmpty() && snapshots.isEmpty() && !finish;
 }
 
 RunEventQueue::Batch RunEventQueue::take() {
@@ -43,6 +43,11 @@ void RunEventQueue::on_stats(const droplora::train::StatsSample& s) {
 void RunEventQueue::on_checkpoint(const std::string& dir, int64_t step) {
     QMutexLocker lock(&m_mutex);
     m_pending.checkpoints.append({QString::fromStdString(dir), step});
+}
+
+void RunEventQueue::on_snapshot(const std::string& dir, int64_t step) {
+    QMutexLocker lock(&m_mutex);
+    m_pending.snapshots.append({QString::fromStdString(dir), step});
 }
 
 void RunEventQueue::on_finished(droplora::train::RunOutcome outcome, const std::string& message) {

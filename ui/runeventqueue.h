@@ -32,6 +32,7 @@ public:
         QVector<droplora::train::EvalMetrics> evals;
         QVector<droplora::train::StatsSample> stats;
         QVector<Checkpoint> checkpoints;
+        QVector<Checkpoint> snapshots;  // live-preview adapters (dir empty: not written)
         std::optional<Finish> finish;
 
         bool isEmpty() const;
@@ -45,6 +46,7 @@ public:
     void on_eval(const droplora::train::EvalMetrics& m) override;
     void on_stats(const droplora::train::StatsSample& s) override;
     void on_checkpoint(const std::string& dir, int64_t step) override;
+    void on_snapshot(const std::string& dir, int64_t step) override;
     void on_finished(droplora::train::RunOutcome outcome, const std::string& message) override;
 
 private:

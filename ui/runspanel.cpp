@@ -50,10 +50,14 @@ RunsPanel::RunsPanel(QWidget* parent)
       m_table(new QTableWidget(0, kColumnCount, this)),
       m_open(new QPushButton(tr("Open"), this)),
       m_overlay(new QPushButton(tr("Overlay loss"), this)),
-      m_resume(new QPushButton(tr("Resume"), this)) {
+      m_resume(new QPushButton(tr("Resume"), this)),
+      m_compare(new QPushButton(tr("Compare"), this)) {
     m_root->setPlaceholderText(tr("folder that holds run folders"));
     m_table->setHorizontalHeaderLabels({tr("Run"), tr("Method"), tr("Mask"), tr("Rank"), tr("p"), tr("Steps"),
-                                        tr("Train loss"), tr("Val loss"), tr("Date")});
+                                        tr("Train loss"), tr("Val loss"), tr("Exact match"), tr("Date")});
+    m_table->horizontalHeaderItem(kExactMatch)->setToolTip(
+        tr("The final adapter's exact match on the validation file, once the run was scored (Summary tab or "
+           "Compare)"));
     m_table->horizontalHeaderItem(kTrainLoss)->setToolTip(tr("The last logged training loss"));
     m_table->horizontalHeaderItem(kValLoss)->setToolTip(tr("The last validation loss"));
     m_table->horizontalHeaderItem(kDropRate)->setToolTip(tr("DropLoRA's drop rate"));
@@ -69,6 +73,9 @@ RunsPanel::RunsPanel(QWidget* parent)
     m_open->setToolTip(tr("Show the run's plots and load its config into the form"));
     m_overlay->setToolTip(tr("Draw the selected runs' loss curves over the loss plot"));
     m_resume->setToolTip(tr("Continue the run from its last checkpoint"));
+    m_compare->setObjectName(QStringLiteral("compareRuns"));
+    m_compare->setToolTip(tr("Select two finished runs: their validation loss and exact match side by side, with "
+                             "the base model's"));
     auto* clear = new QPushButton(tr("Clear overlays"), this);
     auto* refresh = new QPushButton(tr("Refresh"), this);
 
@@ -77,7 +84,8 @@ RunsPanel::RunsPanel(QWidget* parent)
     buttons->addWidget(m_resume, 0, 1);
     buttons->addWidget(m_overlay, 1, 0);
     buttons->addWidget(clear, 1, 1);
-    buttons->addWidget(refresh, 2, 0);
+    buttons->addWidget(m_compare, 2, 0);
+    buttons->addWidget(refresh, 2, 1);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(new QLabel(tr("Runs folder"), this));
     layout->addWidget(m_root);
@@ -102,6 +110,10 @@ RunsPanel::RunsPanel(QWidget* parent)
         if (dirs.size() == 1) emit resumeRequested(dirs.first());
     });
     connect(m_overlay, &QPushButton::clicked, this, [this] { emit overlayRequested(selectedRuns()); });
+    connect(m_compare, &QPushButton::clicked, this, [this] {
+        const QStringList dirs = selectedRuns();
+        if (dirs.size() == 2) emit compareRequested(dirs);
+    });
     connect(clear, &QPushButton::clicked, this, &RunsPanel::clearOverlaysRequested);
     connect(refresh, &QPushButton::clicked, this, &RunsPanel::refresh);
     this->refresh();
@@ -142,9 +154,13 @@ const RunsPanel::Summary& RunsPanel::summaryOf(const QString& dir) {
     const QFileInfo metrics(QString::fromStdString(droplora::run_folder::metrics_path(dir.toStdString())));
     const QFileInfo config(QString::fromStdString(droplora::run_folder::config_path(dir.toStdString())));
     auto it = m_cache.find(dir);
-    if (it != m_cache.end() && it->readAt == metrics.lastModified() && it->metricsSize == metrics.size()) return *it;
+    const QFileInfo scores(QString::fromStdString(droplora::run_folder::join(dir.toStdString(), droplora::run_folder::kScores)));
+    if (it != m_cache.end() && it->readAt == metrics.lastModified() && it->metricsSize == metrics.size() &&
+        it->scoresAt == scores.lastModified())
+        return *it;
     Summary s;
     s.readAt = metrics.lastModified();
+    s.scoresAt = scores.lastModified();
     s.metricsSize = metrics.size();
     s.date = metrics.exists() ? metrics.lastModified() : config.lastModified();
     try {
@@ -164,6 +180,12 @@ const RunsPanel::Summary& RunsPanel::summaryOf(const QString& dir) {
                 if (h.steps.back().max_steps > 0) s.maxSteps = h.steps.back().max_steps;
             }
             if (!h.evals.empty()) s.valLoss = h.evals.back().loss;
+        }
+        if (const auto scores = droplora::run_folder::read_scores(dir.toStdString())) {
+            s.exactMatch = scores->exact_match;
+            s.exactMatchNote = tr("%1 of %2 rows of %3").arg(scores->matched).arg(scores->examples).arg(QString::fromStdString(scores->data));
+            if (scores->has_base)
+                s.exactMatchNote += tr("; the base model: %1 %").arg(100 * scores->base_exact_match, 0, 'f', 1);
         }
     } catch (const std::exception& e) {
         s.note = QString::fromUtf8(e.what());
@@ -190,6 +212,10 @@ void RunsPanel::addRow(const QString& dir, const QString& origin) {
     m_table->setItem(row, kSteps, sortCell(s.steps, steps));
     m_table->setItem(row, kTrainLoss, sortCell(s.trainLoss, number(s.trainLoss, 4)));
     m_table->setItem(row, kValLoss, sortCell(s.valLoss, number(s.valLoss, 4)));
+    auto* exact = sortCell(s.exactMatch, s.exactMatch < 0 ? QStringLiteral("–")
+                                                          : QStringLiteral("%1 %").arg(100 * s.exactMatch, 0, 'f', 1));
+    exact->setToolTip(s.exactMatchNote);
+    m_table->setItem(row, kExactMatch, exact);
     m_table->setItem(row, kDate, sortCell(s.date, QLocale().toString(s.date, QLocale::ShortFormat)));
 }
 
@@ -224,6 +250,7 @@ void RunsPanel::updateButtons() {
     m_open->setEnabled(n >= 1);
     m_overlay->setEnabled(n >= 1);
     m_resume->setEnabled(n == 1);
+    m_compare->setEnabled(n == 2);
 }
 
 }  // namespace droplora::ui

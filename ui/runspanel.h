@@ -1,9 +1,10 @@
 // Past runs: the recent run folders and the runs under a chosen root folder
 // (a run folder holds config.yaml and metrics.jsonl), as a table with the
 // run's recipe and results (method, mask, rank, p, steps, final train and
-// validation loss, date) that sorts by any column. Open one to rebuild the
+// validation loss, exact match on the validation file once scored, date) that sorts by any column. Open one to rebuild the
 // plots from its metrics.jsonl, select several to overlay their loss curves,
-// or resume one from its last checkpoint.
+// resume one from its last checkpoint, or compare two finished runs
+// (validation loss, exact match and the base model; CompareDialog).
 #pragma once
 
 #include <QDateTime>
@@ -22,7 +23,7 @@ class RunsPanel : public QWidget {
     Q_OBJECT
 
 public:
-    enum Column { kName, kMethod, kMask, kRank, kDropRate, kSteps, kTrainLoss, kValLoss, kDate, kColumnCount };
+    enum Column { kName, kMethod, kMask, kRank, kDropRate, kSteps, kTrainLoss, kValLoss, kExactMatch, kDate, kColumnCount };
 
     explicit RunsPanel(QWidget* parent = nullptr);
 
@@ -42,17 +43,21 @@ signals:
     void overlayRequested(const QStringList& dirs);
     void clearOverlaysRequested();
     void resumeRequested(const QString& dir);
+    void compareRequested(const QStringList& dirs);
 
 private:
     // What the table shows of one run folder, read from its config.yaml and metrics.jsonl.
     struct Summary {
         QDateTime readAt;  // metrics.jsonl's modification time when read
         qint64 metricsSize = -1;
+        QDateTime scoresAt;  // scores.json's modification time (invalid: none)
         QString method, mask, note;
         qint64 rank = -1;
         double dropRate = -1;
         qint64 steps = -1, maxSteps = 0;
         double trainLoss = -1, valLoss = -1;
+        double exactMatch = -1;  // scores.json's, when the run was scored
+        QString exactMatchNote;
         QDateTime date;
     };
     const Summary& summaryOf(const QString& dir);
@@ -64,6 +69,7 @@ private:
     QPushButton* m_open;
     QPushButton* m_overlay;
     QPushButton* m_resume;
+    QPushButton* m_compare;
     QHash<QString, Summary> m_cache;  // a run is read again only when its metrics.jsonl changed
 };
 

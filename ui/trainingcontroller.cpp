@@ -88,6 +88,10 @@ bool TrainingController::start(const droplora::config::RunConfig& config, const 
     m_processes = std::max(1, processes);
     m_rankFailure.clear();
     m_rankZeroDone = false;
+    m_snapshotPending = false;
+    if (!m_snapshotRoot) m_snapshotRoot = std::make_unique<QTemporaryDir>();
+    if (m_snapshotRoot->isValid())
+        m_control->snapshot_dir = m_snapshotRoot->filePath(QStringLiteral("run-%1").arg(++m_runCount)).toStdString();
     // The trainer resolves a relative output folder against the working directory, as here.
     m_runDir = QDir::cleanPath(
         QDir::current().absoluteFilePath(resumeDir.isEmpty() ? QString::fromStdString(config.output) : resumeDir));
@@ -134,6 +138,13 @@ void TrainingController::onRankFailed(const QString& what) {
     if (m_control) m_control->stop = true;
 }
 
+bool TrainingController::requestSnapshot() {
+    if (m_state != State::Running && m_state != State::Paused) return false;
+    m_snapshotPending = true;
+    m_control->snapshot = true;
+    return true;
+}
+
 void TrainingController::pause() {
     if (!canPause()) return;
     if (m_state != State::Running) return;
@@ -173,6 +184,10 @@ void TrainingController::flush() {
         m_lastCheckpoint = c.dir;
         emit checkpointSaved(c.dir, c.step);
     }
+    for (const auto& c : batch.snapshots) {
+        m_snapshotPending = false;
+        emit snapshotTaken(c.dir, c.step);
+    }
     // Delivered by onWorkerFinished() once the thread is gone, after every other report.
     if (batch.finish) m_finish = Finish{batch.finish->outcome, batch.finish->message};
 }
@@ -197,6 +212,10 @@ void TrainingController::deliverFinish() {
     if (!m_rankFailure.isEmpty() && finish.outcome == RunOutcome::Failed)
         finish.message = m_rankFailure + QStringLiteral("; rank 0: ") + finish.message;
     setState(State::Idle);
+    if (m_snapshotPending) {  // asked after the last step: the run's own adapter answers instead
+        m_snapshotPending = false;
+        emit snapshotTaken(QString(), m_lastStep);
+    }
     emit finished(finish.outcome, finish.message);
 }
 

@@ -24,6 +24,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QTemporaryDir>
 #include <QTimer>
 #include <memory>
 #include <optional>
@@ -72,6 +73,13 @@ public:
     QString lastCheckpoint() const { return m_lastCheckpoint; }
     qint64 lastStep() const { return m_lastStep; }
 
+    // Asks the running trainer for the adapter as it is now (between two steps,
+    // or at once while paused); snapshotTaken() answers — with an empty dir when
+    // none could be taken (the run ended first, or a worker rank cannot write).
+    // Returns false when no run is going.
+    bool requestSnapshot();
+    bool snapshotPending() const { return m_snapshotPending; }
+
     int flushInterval() const { return m_flushTimer.interval(); }
     void setFlushInterval(int ms) { m_flushTimer.setInterval(ms); }
 
@@ -92,6 +100,7 @@ signals:
     void statsReported(const droplora::train::StatsSample& sample);
     void logLine(const QString& line);
     void checkpointSaved(const QString& dir, qint64 step);
+    void snapshotTaken(const QString& adapterDir, qint64 step);
     void finished(droplora::train::RunOutcome outcome, const QString& message);
 
 private:
@@ -122,6 +131,9 @@ private:
     WorkerProcesses* m_workers = nullptr;  // ranks 1..N-1 of the current run
     QString m_rankFailure;                  // the first worker that failed, in words
     bool m_rankZeroDone = false;
+    bool m_snapshotPending = false;
+    std::unique_ptr<QTemporaryDir> m_snapshotRoot;  // live-preview snapshots of this controller's runs
+    int m_runCount = 0;
 };
 
 }  // namespace droplora::ui

@@ -105,10 +105,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? mask.to(q.scalar_type()) : mask, 0.0,
                                            /*is_causal=*/false);
 #else
-    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));  // [B,h,T,Tk]
-    if (mask.defined()) scores = scores + mask.to(scores.scalar_type());
-    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-    out = torch::matmul(probs, v);  // [B, h, T, d]
+    // scores = mask + (q·kᵀ)/√d in one baddbmm: the scale and the mask ride on the product instead of
+    // two more passes over the [B, h, T, Tk] scores (and two more in the backward pass).
+    const int64_t Tk = k.size(2);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+    auto q3 = q.reshape({B * heads_, T, head_dim_});
+    auto kt = k.reshape({B * heads_, Tk, head_dim_}).transpose(1, 2);  // [B·h, d, Tk]
+    torch::Tensor scores;
+    if (mask.defined())
+        scores = torch::baddbmm(mask.to(q.scalar_type()).expand({B, heads_, T, Tk}).reshape({B * heads_, T, Tk}), q3,
+                                kt, /*beta=*/1.0, /*alpha=*/scale);
+    else
+        scores = torch::bmm(q3, kt).mul_(scale);
+    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());  // [B·h, T, Tk]
+    out = torch::bmm(probs, v.reshape({B * heads_, Tk, head_dim_})).view({B, heads_, T, head_dim_});  // [B, h, T, d]
 #endif
     out = out.transpose(1, 2).reshape({B, T, heads_ * head_dim_});
     return o_proj->forward(out);

@@ -6,6 +6,7 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "io/checkpoint_files.h"
 #include "io/safetensors_torch.h"
@@ -117,11 +118,23 @@ c10::Device resolve_device(const std::string& device, const std::string& where) 
     fail(where, "device '" + device + "' is not auto, cpu, cuda or cuda:N");
 }
 
-c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where) {
-    if (precision == "fp32") return c10::kFloat;
-    if (precision == "bf16") return c10::kBFloat16;
-    if (precision == "auto") return device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
-    fail(where, "precision '" + precision + "' is not auto, fp32 or bf16");
+c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where,
+                                  std::string* why) {
+    const auto say = [why](std::string text) {
+        if (why) *why = std::move(text);
+    };
+    if (precision == "fp32") return say("fp32 (precision: fp32)"), c10::kFloat;
+    if (precision == "bf16") return say("bf16 frozen weights (precision: bf16)"), c10::kBFloat16;
+    if (precision != "auto") fail(where, "precision '" + precision + "' is not auto, fp32 or bf16");
+    if (device.is_cuda()) return say("bf16 frozen weights (precision auto on a GPU)"), c10::kBFloat16;
+    const CpuFeatures& cpu = cpu_features();
+    if (cpu.fast_bf16())
+        return say("bf16 frozen weights (precision auto: the CPU has " + describe_cpu_features(cpu) +
+                   ", so oneDNN multiplies bf16 natively; precision: fp32 keeps everything fp32)"),
+               c10::kBFloat16;
+    return say("fp32 (precision auto: the CPU has " + describe_cpu_features(cpu) +
+               " without AVX512-BF16 or AMX-BF16, where bf16 would be emulated)"),
+           c10::kFloat;
 }
 
 }  // namespace droplora::model

@@ -23,8 +23,13 @@ struct LoadOptions {
 LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options = {});
 
 // Picks the device / dtype a RunConfig's `device` and `precision` mean here:
-// auto → CUDA if available, else CPU; precision auto → bf16 on CUDA, fp32 on CPU.
+// auto → CUDA if available, else CPU; precision auto → bf16 frozen weights on
+// CUDA and on a CPU whose feature flags say it multiplies bf16 natively
+// (AVX512-BF16 or AMX-BF16: common/cpu_features.h), fp32 on other CPUs.
+// Adapters, optimizer state, norms' statistics, softmax and the loss stay fp32
+// either way. `why`, when given, says what was chosen and why (for the log).
 c10::Device resolve_device(const std::string& device, const std::string& where);
-c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where);
+c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where,
+                                  std::string* why = nullptr);
 
 }  // namespace droplora::model

@@ -43,6 +43,13 @@ void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
 
 }  // namespace
 
+void save_run_adapter(const Session& session, const std::string& adapter_dir) {
+    adapters::PeftWriteOptions opts;
+    opts.base_model_name_or_path = session.cfg.model;
+    opts.droplora = droplora_section(session.cfg);
+    adapters::save_peft_adapter(*session.model, adapter_dir, opts);
+}
+
 std::string save_checkpoint(const std::string& run_dir, const Session& session, torch::optim::Optimizer& optimizer,
                             const TrainerState& state, int keep) {
     const fs::path final_dir = run_folder::checkpoint_dir(run_dir, state.step);
@@ -74,12 +81,7 @@ std::string save_checkpoint(const std::string& run_dir, const Session& session, 
                   {"world_size", state.world_size}};
         files::write_file_atomic((tmp / run_folder::kTrainerState).string(), j.dump(2) + "\n");
         config::save_run_config(session.cfg, (tmp / run_folder::kConfig).string());
-        if (!session.full_finetune) {
-            adapters::PeftWriteOptions opts;
-            opts.base_model_name_or_path = session.cfg.model;
-            opts.droplora = droplora_section(session.cfg);
-            adapters::save_peft_adapter(*session.model, (tmp / run_folder::kAdapter).string(), opts);
-        }
+        if (!session.full_finetune) save_run_adapter(session, (tmp / run_folder::kAdapter).string());
         staging.commit(/*replace_existing=*/true);  // the same step saved again (a resumed run)
     }
 

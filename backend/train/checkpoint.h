@@ -25,6 +25,11 @@ struct TrainerState {
 
 constexpr int kCheckpointsKept = 3;
 
+// The run's adapters as a PEFT folder (B with any learned mask folded in, the
+// run's "droplora" section in adapter_config.json): the adapter/ of checkpoints,
+// of a finished run, and of live-preview snapshots. Replaces `adapter_dir`.
+void save_run_adapter(const Session& session, const std::string& adapter_dir);
+
 // Returns the checkpoint folder written.
 std::string save_checkpoint(const std::string& run_dir, const Session& session, torch::optim::Optimizer& optimizer,
                             const TrainerState& state, int keep = kCheckpointsKept);

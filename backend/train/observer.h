@@ -48,6 +48,9 @@ public:
     virtual void on_eval(const EvalMetrics&) {}
     virtual void on_stats(const StatsSample&) {}
     virtual void on_checkpoint(const std::string& /*dir*/, int64_t /*step*/) {}
+    // The adapter as it is now, written on request (RunControl::snapshot) into a
+    // PEFT folder; `dir` is empty when it could not be written (the log says why).
+    virtual void on_snapshot(const std::string& /*dir*/, int64_t /*step*/) {}
     // Called once, last. `message` is the error for Failed.
     virtual void on_finished(RunOutcome, const std::string& /*message*/) {}
 };
@@ -56,6 +59,12 @@ public:
 struct RunControl {
     std::atomic<bool> stop{false};
     std::atomic<bool> pause{false};
+    // Asks for a snapshot of the adapter between two steps (or while paused),
+    // e.g. for a live preview: written into snapshot_dir/step-N (the previous
+    // snapshot there is removed), then Observer::on_snapshot. snapshot_dir is set
+    // before the run starts and not changed during it; empty: no snapshots.
+    std::atomic<bool> snapshot{false};
+    std::string snapshot_dir;
 };
 
 }  // namespace droplora::train

@@ -1,5 +1,10 @@
 #include "train/resources.h"
 
+#include <sys/resource.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +43,25 @@ double device_memory_mb(const c10::Device& device) {
     long pages_total = 0, pages_resident = 0;
     statm >> pages_total >> pages_resident;
     return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+void keep_freed_memory() {
+#ifdef __GLIBC__
+    static const bool done = [] {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest glibc allows; also stops its dynamic threshold
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_TOP_PAD, 64 << 20);
+        return true;
+    }();
+    (void)done;
+#endif
+}
+
+double peak_memory_mb(const c10::Device& device) {
+    if (device.is_cuda()) return device_memory_mb(device);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
 namespace {

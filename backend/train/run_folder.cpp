@@ -89,6 +89,42 @@ bool holds_training(const std::string& dir) { return exists(metrics_path(dir)) |
 
 bool is_checkpoint_folder(const std::string& dir) { return exists(join(dir, kTrainerState)); }
 
+void write_scores(const std::string& run_dir, const HeldOutScores& s) {
+    json j = {{"data", s.data},         {"loss", s.loss},       {"perplexity", s.perplexity},
+              {"exact_match", s.exact_match}, {"matched", s.matched}, {"examples", s.examples}};
+    if (s.has_base) j["base"] = {{"exact_match", s.base_exact_match}, {"matched", s.base_matched}};
+    files::write_file_atomic(join(run_dir, kScores), j.dump(2) + "\n");
+}
+
+std::optional<HeldOutScores> read_scores(const std::string& run_dir) {
+    const std::string path = join(run_dir, kScores);
+    std::error_code ec;
+    if (!stdfs::is_regular_file(path, ec)) return std::nullopt;
+    try {
+        const json j = json::parse(files::read_file(path, 1 << 20));
+        HeldOutScores s;
+        s.data = j.at("data").get<std::string>();
+        s.loss = j.at("loss").get<double>();
+        s.perplexity = j.at("perplexity").get<double>();
+        s.exact_match = j.at("exact_match").get<double>();
+        s.matched = j.at("matched").get<int64_t>();
+        s.examples = j.at("examples").get<int64_t>();
+        if (j.contains("base")) {
+            s.has_base = true;
+            s.base_exact_match = j.at("base").at("exact_match").get<double>();
+            s.base_matched = j.at("base").at("matched").get<int64_t>();
+        }
+        return s;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+void forget_scores(const std::string& run_dir) {
+    std::error_code ec;
+    stdfs::remove(join(run_dir, kScores), ec);
+}
+
 bool is_adapter_folder(const std::string& dir) {
     return exists(join(dir, "adapter_config.json")) && exists(join(dir, "adapter_model.safetensors"));
 }

@@ -10,6 +10,8 @@
 //        config.yaml             the config this checkpoint was trained with
 //        adapter/                its PEFT adapter (absent for full fine-tuning)
 //   <run>/adapter/               the final PEFT adapter
+//   <run>/scores.json            how adapter/ (and the base model) scored on the validation
+//                                file, written by the workbench; removed when adapter/ is rewritten
 //   <run>/.droplora.lock         held (flock) by the one process training or exporting the run
 //
 // Torch-free: trainer, exports, CLI and workbench all read the layout from here.
@@ -30,6 +32,7 @@ inline constexpr const char* kMetrics = "metrics.jsonl";
 inline constexpr const char* kCheckpoints = "checkpoints";
 inline constexpr const char* kAdapter = "adapter";
 inline constexpr const char* kLock = ".droplora.lock";
+inline constexpr const char* kScores = "scores.json";
 // Inside a checkpoint folder.
 inline constexpr const char* kTrainable = "trainable.safetensors";
 inline constexpr const char* kOptimizer = "optimizer.pt";
@@ -114,6 +117,24 @@ OpenedRun open_run(const std::string& run_dir);
 // that is whole (preferred while `running`, as the final one may be an older run's).
 // Empty when there is none.
 std::string newest_adapter(const std::string& run_dir, bool running);
+
+// The held-out scores of a run's final adapter (exact match and loss on the
+// validation file, greedy answers; train/preview.h's score_adapter) and of the
+// base model beside it, so the runs table shows them without scoring again.
+struct HeldOutScores {
+    std::string data;  // the file scored
+    double loss = 0, perplexity = 0, exact_match = 0;
+    int64_t matched = 0, examples = 0;
+    bool has_base = false;
+    double base_exact_match = 0;
+    int64_t base_matched = 0;
+};
+// Written atomically; throws Error naming the file when it cannot be.
+void write_scores(const std::string& run_dir, const HeldOutScores& scores);
+// nullopt when absent or not readable (an old or damaged file is not an error: it is scored again).
+std::optional<HeldOutScores> read_scores(const std::string& run_dir);
+// Called by whatever rewrites adapter/: the scores were of the adapter before.
+void forget_scores(const std::string& run_dir);
 
 // A PEFT adapter folder that is whole (adapter_config.json and adapter_model.safetensors).
 bool is_adapter_folder(const std::string& dir);

@@ -33,6 +33,7 @@
 #include "data/dataset.h"
 #include "io/checkpoint_files.h"
 #include "model/llama.h"
+#include "model/lm_loss.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/divergence.h"
@@ -70,8 +71,9 @@ EvalMetrics evaluate(Session& s, const std::vector<data::Example>& all_val, int6
     data::Batch b;
     torch::Tensor sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
     while (batches.next(batch_size, &b)) {
-        auto logits = s.model->forward(b.input_ids.to(s.device), b.attention_mask.to(s.device));
-        sum += model::causal_lm_loss_sum(logits, b.labels.to(s.device)).to(torch::kFloat64);
+        auto hidden = s.model->hidden_states(b.input_ids.to(s.device), b.attention_mask.to(s.device), nullptr);
+        sum += model::causal_lm_loss_sum_from_hidden(hidden, s.model->lm_head_weight(), b.labels.to(s.device))
+                   .to(torch::kFloat64);
         m.tokens += b.counted_tokens;
     }
     s.model->train();
@@ -122,6 +124,7 @@ private:
     void after_step(const StepResult& r, std::vector<std::pair<std::string, model::Linear>>& adapted);
     void check_finite(double loss, double grad_norm);
     void save(const char* why);
+    void snapshot_if_asked();
     void finish_adapter();
 
     config::RunConfig cfg_;
@@ -364,6 +367,37 @@ void Run::save(const char* why) {
     obs_.on_log(std::string("checkpoint (") + why + "): " + result_.last_checkpoint);
 }
 
+// A live preview's adapter: the weights as they are between two steps. Written
+// into a new step-N folder (a reader of the previous one is never disturbed by
+// a half-written file), then the previous ones are removed. A failure to write
+// is reported, not fatal: the run goes on.
+void Run::snapshot_if_asked() {
+    if (!control_.snapshot.exchange(false)) return;
+    if (!writes() || control_.snapshot_dir.empty() || session_.full_finetune) {
+        obs_.on_snapshot("", state_.step);
+        return;
+    }
+    const fs::path root(control_.snapshot_dir);
+    char name[32];
+    std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(state_.step));
+    const fs::path dir = root / name;
+    try {
+        torch::NoGradGuard no_grad;
+        std::error_code made;
+        fs::create_directories(root, made);
+        if (made) fail(root.string(), "cannot create the snapshot folder: " + made.message());
+        save_run_adapter(session_, dir.string());
+    } catch (const std::exception& e) {
+        obs_.on_log(std::string("live preview: the adapter snapshot was not written: ") + e.what());
+        obs_.on_snapshot("", state_.step);
+        return;
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root, ec))
+        if (entry.path() != dir && entry.path().filename().string().rfind("step-", 0) == 0) fs::remove_all(entry.path(), ec);
+    obs_.on_snapshot(dir.string(), state_.step);
+}
+
 void Run::train_loop() {
     training_ = true;
     obs_.on_started(max_steps_, state_.step);
@@ -378,7 +412,11 @@ void Run::train_loop() {
     run_start_ = Clock::now();
 
     while (state_.step < max_steps_) {
-        while (control_.pause.load() && !control_.stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        snapshot_if_asked();
+        while (control_.pause.load() && !control_.stop.load()) {
+            snapshot_if_asked();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         if (stopped()) break;
         const StepResult r = optimizer_step(adapted, params, clip);
         report_step(r);
@@ -412,8 +450,11 @@ Run::StepResult Run::optimizer_step(std::vector<std::pair<std::string, model::Li
     optimizer_->zero_grad();
     torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(session_.device));
     for (auto& b : micro) {
-        auto logits = session_.model->forward(b.input_ids.to(session_.device), b.attention_mask.to(session_.device));
-        auto loss = model::causal_lm_loss_sum(logits, b.labels.to(session_.device)) /
+        // The loss from the hidden states: only counted positions reach lm_head, no [B, T, V] logits kept.
+        auto hidden = session_.model->hidden_states(b.input_ids.to(session_.device),
+                                                    b.attention_mask.to(session_.device), nullptr);
+        auto loss = model::causal_lm_loss_sum_from_hidden(hidden, session_.model->lm_head_weight(),
+                                                          b.labels.to(session_.device)) /
                     static_cast<double>(std::max<int64_t>(1, r.tokens));
         loss.backward();
         step_loss += loss.detach();
@@ -525,10 +566,8 @@ void Run::finish_adapter() {
         obs_.on_log("full fine-tuning: export the model with `droplora export --format merged`");
         return;
     }
-    adapters::PeftWriteOptions opts;
-    opts.base_model_name_or_path = cfg_.model;
-    opts.droplora = droplora_section(cfg_);
-    adapters::save_peft_adapter(*session_.model, out.string(), opts);
+    run_folder::forget_scores(cfg_.output);  // they were the previous adapter's
+    save_run_adapter(session_, out.string());
     obs_.on_log("PEFT adapter written to " + out.string());
 }
 

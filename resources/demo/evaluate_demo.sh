@@ -5,7 +5,8 @@
 # evaluated. With --all-tasks, every other sample dataset is also trained with
 # demo.yaml's settings (its data paths overridden) and evaluated.
 #
-# usage: resources/demo/evaluate_demo.sh [--seeds "42 43 44"] [--all-tasks]
+# usage: resources/demo/evaluate_demo.sh [--seeds "42 43 44"] [--all-tasks] [--precision auto|fp32|bf16]
+# (--precision sets the runs' `precision`; default: the configs' auto).
 # environment: DROPLORA (default build/bin/droplora). Runs go to runs/ at the top
 # of the repository (runs/demo-s42, runs/demo-lora-s42, …, runs/demo-<task>),
 # each with its console log beside it (runs/<name>.log).
@@ -19,11 +20,13 @@ data="$root/resources/datasets"
 configs="$root/resources/configs"
 seeds="42"
 all_tasks=0
+precision=auto
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds=$2; shift 2 ;;
         --all-tasks) all_tasks=1; shift ;;
-        *) echo "evaluate_demo.sh: unknown argument '$1' (usage: [--seeds \"42 43\"] [--all-tasks])" >&2; exit 2 ;;
+        --precision) precision=$2; shift 2 ;;
+        *) echo "evaluate_demo.sh: unknown argument '$1' (usage: [--seeds \"42 43\"] [--all-tasks] [--precision P])" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$root/runs"
@@ -40,7 +43,8 @@ train() {  # train RUN_NAME CONFIG [--set ...]: trains into runs/RUN_NAME, print
     rm -rf "${root:?}/runs/$name"
     local start
     start=$(date +%s)
-    "$droplora" train --config "$config" --set output="$root/runs/$name" "$@" --quiet > "$root/runs/$name.log" 2>&1
+    "$droplora" train --config "$config" --set output="$root/runs/$name" --set precision="$precision" "$@" --quiet \
+        > "$root/runs/$name.log" 2>&1
     echo "trained runs/$name in $(( $(date +%s) - start )) s"
 }
 

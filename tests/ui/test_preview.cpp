@@ -28,9 +28,11 @@
 #include "metatypes.h"
 #include "modelpanel.h"
 #include "previewpanel.h"
+#include "runspanel.h"
 #include "runsummary.h"
 #include "train/metrics_log.h"
 #include "train/preview.h"
+#include "train/run_folder.h"
 #include "trainingcontroller.h"
 
 using droplora::config::RunConfig;
@@ -122,6 +124,7 @@ private slots:
     void previewRejectsBadInput();
     void adapterOfRunPrefersFinishedAdapter();
     void panelShowsBothAnswers();
+    void livePreviewBeforeFirstCheckpoint();
     void compareTrainsBothMethods();
     void summaryScoresFinishedRun();
     void promptExamplesFromDataFiles();
@@ -232,6 +235,64 @@ void TestPreview::panelShowsBothAnswers() {
     QVERIFY(Dialogs::lastError().contains(QStringLiteral("model")));
 }
 
+void TestPreview::livePreviewBeforeFirstCheckpoint() {
+    // A run that saves nothing before its end: the preview answers from the weights being trained.
+    RunConfig c = smallRun(m_tmp.filePath(QStringLiteral("live")));
+    c.train.max_steps = 400;
+    c.train.save_every = 0;
+    c.train.lr = 0.05;  // the adapter moves away from zero within a few steps
+    const QString runDir = QString::fromStdString(c.output);
+
+    MainWindow w;
+    w.modelPanel()->setModelDir(kModel);
+    w.setConfig(c);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    TrainingController* controller = w.controller();
+    bool paused = false;
+    connect(controller, &TrainingController::stepReported, this, [&](const droplora::train::StepMetrics& m) {
+        if (m.step >= 3 && !paused) {
+            paused = true;
+            controller->pause();
+        }
+    });
+    QVERIFY(w.startTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(paused, kRunTimeoutMs);
+    QVERIFY(droplora::run_folder::list_checkpoints(runDir.toStdString()).empty());
+
+    PreviewPanel* preview = w.previewPanel();
+    preview->setPrompt(kPrompt);
+    preview->setTemplate(QStringLiteral("none"));
+    preview->setMaxNewTokens(kNewTokens);
+    QSignalSpy previewed(preview, &PreviewPanel::finished);
+    QTest::mouseClick(preview->generateButton(), Qt::LeftButton);
+    QVERIFY(previewed.wait(60000));
+    QVERIFY2(previewed.first().at(0).toBool(), qPrintable(Dialogs::lastError()));
+    const QString live = preview->adapterDir();
+    QVERIFY2(!live.isEmpty() && !live.startsWith(runDir), qPrintable(live));
+    QVERIFY(droplora::run_folder::is_adapter_folder(live.toStdString()));
+    // The same weights through `droplora generate` (its own process and adapter load).
+    QCOMPARE(preview->adaptedText(), cliAnswer({QStringLiteral("--adapter"), live}));
+    QCOMPARE(preview->baseText(), cliAnswer({}));
+    const qint64 step = controller->lastStep();
+
+    // Later steps, a later snapshot: the previous one is replaced.
+    connect(controller, &TrainingController::stepReported, this, [&](const droplora::train::StepMetrics& m) {
+        if (m.step >= step + 3 && controller->state() == TrainingController::State::Running) controller->pause();
+    });
+    controller->resume();
+    QTRY_VERIFY_WITH_TIMEOUT(controller->state() == TrainingController::State::Paused, kRunTimeoutMs);
+    QTest::mouseClick(preview->generateButton(), Qt::LeftButton);
+    QVERIFY(previewed.wait(60000));
+    QVERIFY(preview->adapterDir() != live);
+    QVERIFY(!QFileInfo::exists(live));
+    QCOMPARE(preview->adaptedText(), cliAnswer({QStringLiteral("--adapter"), preview->adapterDir()}));
+
+    QSignalSpy finished(controller, &TrainingController::finished);
+    controller->stop();
+    QVERIFY(finished.wait(kRunTimeoutMs));
+}
+
 void TestPreview::compareTrainsBothMethods() {
     // The form is LoRA: DropLoRA then gets drop rate 0.5 with the step mask.
     const RunConfig c = smallRun(m_tmp.filePath(QStringLiteral("cmp")));
@@ -273,22 +334,106 @@ void TestPreview::compareTrainsBothMethods() {
     QCOMPARE(w.lossPlot()->overlayCount(), 2);
     QVERIFY(w.compareDialog() && w.compareDialog()->isVisible());
     QTableWidget* table = w.compareDialog()->table();
-    QCOMPARE(table->rowCount(), 2);
-    for (int r = 0; r < 2; ++r) {
-        const auto history = droplora::train::read_metrics((dirs[r] + "/metrics.jsonl").toStdString());
-        QCOMPARE(history.steps.size(), size_t{4});
-        QVERIFY(!history.evals.empty());
-        QCOMPARE(table->item(r, 1)->text(), dirs[r]);
-        QCOMPARE(table->item(r, 2)->text(), QString::number(history.evals.back().loss, 'f', 4));
-        QCOMPARE(table->item(r, 3)->text(), QString::number(history.evals.back().perplexity, 'f', 2));
-        // Exact match against `droplora eval` on the same validation file and adapter.
-        const QJsonObject eval = cliEval(dirs[r] + QStringLiteral("/adapter"), val);
+    QCOMPARE(table->rowCount(), 3);  // LoRA, DropLoRA, the base model alone
+    for (int r = 0; r < 3; ++r) {
+        const bool base = r == 2;
+        if (!base) {
+            const auto history = droplora::train::read_metrics((dirs[r] + "/metrics.jsonl").toStdString());
+            QCOMPARE(history.steps.size(), size_t{4});
+            QVERIFY(!history.evals.empty());
+            QCOMPARE(table->item(r, CompareDialog::kFolder)->text(), dirs[r]);
+            QCOMPARE(table->item(r, CompareDialog::kValLoss)->text(), QString::number(history.evals.back().loss, 'f', 4));
+            QCOMPARE(table->item(r, CompareDialog::kPerplexity)->text(),
+                     QString::number(history.evals.back().perplexity, 'f', 2));
+        }
+        // Exact match and its count against `droplora eval` on the same validation file and adapter (none: the base).
+        const QJsonObject eval = cliEval(base ? QString() : dirs[r] + QStringLiteral("/adapter"), val);
         QVERIFY(eval.contains(QStringLiteral("exact_match")));
-        QCOMPARE(table->item(r, 4)->text(),
+        QCOMPARE(table->item(r, CompareDialog::kExactMatch)->text(),
                  QStringLiteral("%1 %").arg(100 * eval.value(QStringLiteral("exact_match")).toDouble(), 0, 'f', 1));
+        QCOMPARE(table->item(r, CompareDialog::kAnswered)->text(),
+                 QStringLiteral("%1 of %2")
+                     .arg(eval.value(QStringLiteral("matched")).toInteger())
+                     .arg(eval.value(QStringLiteral("examples")).toInteger()));
+        QCOMPARE(table->item(r, CompareDialog::kStatus)->text(), QStringLiteral("scored"));
     }
     QCOMPARE(table->item(0, 0)->text(), QStringLiteral("LoRA"));
     QCOMPARE(table->item(1, 0)->text(), QStringLiteral("DropLoRA"));
+    QVERIFY(table->item(2, 0)->text().startsWith(QStringLiteral("Base model")));
+    QCOMPARE(table->item(2, CompareDialog::kFolder)->text(), kModel);
+    // The better run is highlighted, never the base model; 3 rows cannot separate anything.
+    const int best = w.compareDialog()->highlightedRow();
+    QVERIFY(best == 0 || best == 1);
+    QVERIFY(table->item(best, 0)->font().bold());
+    QVERIFY(!table->item(1 - best, 0)->font().bold());
+    QVERIFY2(w.compareDialog()->noteText().contains(QStringLiteral("on 3 rows")), qPrintable(w.compareDialog()->noteText()));
+    QVERIFY(w.compareDialog()->noteText().contains(QStringLiteral("noise")));
+
+    // The CSV holds the table: header, then every cell, read back with quoting undone.
+    const QString csvPath = m_tmp.filePath(QStringLiteral("cmp/compare.csv"));
+    QString csvError;
+    QVERIFY2(w.compareDialog()->saveCsv(csvPath, &csvError), qPrintable(csvError));
+    QFile csvFile(csvPath);
+    QVERIFY(csvFile.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(csvFile.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), table->rowCount() + 1);
+    const auto fields = [](const QString& line) {  // RFC 4180: "a, ""b""" → a, "b"
+        QStringList out;
+        QString field;
+        bool quoted = false;
+        for (int i = 0; i < line.size(); ++i) {
+            const QChar ch = line[i];
+            if (quoted && ch == QLatin1Char('"') && i + 1 < line.size() && line[i + 1] == QLatin1Char('"')) {
+                field += ch;
+                ++i;
+            } else if (ch == QLatin1Char('"')) {
+                quoted = !quoted;
+            } else if (ch == QLatin1Char(',') && !quoted) {
+                out << field;
+                field.clear();
+            } else {
+                field += ch;
+            }
+        }
+        return out << field;
+    };
+    QCOMPARE(fields(lines[0]).size(), table->columnCount());
+    for (int c = 0; c < table->columnCount(); ++c)
+        QCOMPARE(fields(lines[0])[c], table->horizontalHeaderItem(c)->text());
+    for (int r = 0; r < table->rowCount(); ++r)
+        for (int c = 0; c < table->columnCount(); ++c) QCOMPARE(fields(lines[r + 1])[c], table->item(r, c)->text());
+
+    // The scores stay in each run folder: the runs table shows them.
+    RunsPanel* runs = w.runsPanel();
+    runs->refresh();
+    for (int r = 0; r < 2; ++r) {
+        const auto kept = droplora::run_folder::read_scores(dirs[r].toStdString());
+        QVERIFY(kept.has_value());
+        QVERIFY(kept->has_base);
+        const int row = static_cast<int>(runs->runDirs().indexOf(dirs[r]));
+        QVERIFY(row >= 0);
+        QCOMPARE(runs->table()->item(row, RunsPanel::kExactMatch)->text(), table->item(r, CompareDialog::kExactMatch)->text());
+    }
+
+    // Runs → Compare on the same two finished folders: the same table, without training them again.
+    QStringList before;
+    for (int r = 0; r < 3; ++r)
+        for (int c = CompareDialog::kValLoss; c <= CompareDialog::kAnswered; ++c) before << table->item(r, c)->text();
+    finished.clear();
+    QVERIFY(w.compareRuns(dirs));
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QVERIFY(finished.first().at(0).toBool());
+    QCOMPARE(table->rowCount(), 3);
+    QCOMPARE(table->item(0, 0)->text(), QStringLiteral("run-lora"));
+    QStringList after;
+    for (int r = 0; r < 3; ++r)
+        for (int c = CompareDialog::kValLoss; c <= CompareDialog::kAnswered; ++c) after << table->item(r, c)->text();
+    QCOMPARE(after, before);
+    QCOMPARE(w.lossPlot()->overlayCount(), 2);
+    // A folder that is not a finished run is refused, with the reason.
+    QVERIFY(!w.compareRuns({dirs[0], m_tmp.filePath(QStringLiteral("nothing"))}));
+    QVERIFY(!Dialogs::lastError().isEmpty());
+    Dialogs::clearRecords();
 
     // The preview in the window now offers the DropLoRA run's final adapter.
     QSignalSpy previewed(w.previewPanel(), &PreviewPanel::finished);

@@ -2,13 +2,17 @@
 // log collapsed, Start is blocked by a field with an error (naming its tab) and a reverted value says why, the
 // question about a folder that already holds a run comes last and offers a fresh folder, the mouse wheel leaves
 // an unfocused spin box alone, the gauges are cleared when a run stops and an opened run shows its steps, export
-// waits for something to export, the runs table sorts by its numbers, and the heatmap's tooltip and caption.
+// waits for something to export, the runs table sorts by its numbers, the heatmap's tooltip and caption, the
+// estimates before Start (trainable parameters; peak memory within 25 % of the measured; time from a warm-up) and
+// the presets.
 // Message boxes are recorded (Dialogs), never shown.
 #include <QtTest/QtTest>
 
 #include <QAction>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QFormLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -21,12 +25,19 @@
 #include <QTemporaryDir>
 #include <QWheelEvent>
 #include <cmath>
+#include <qcustomplot.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "adapterpanel.h"
 #include "channelheatmap.h"
 #include "config/run_config.h"
 #include "datasetpanel.h"
+#include "config/run_presets.h"
 #include "dialogs.h"
+#include "estimatepanel.h"
 #include "exportdialog.h"
 #include "gui_fixtures.h"
 #include "lossplot.h"
@@ -38,6 +49,7 @@
 #include "runstatus.h"
 #include "runworkspace.h"
 #include "subspaceplot.h"
+#include "train/footprint.h"
 #include "trainingcontroller.h"
 #include "trainingpanel.h"
 #include "workbenchsettings.h"
@@ -50,6 +62,32 @@ using namespace droplora::ui::testing;
 namespace {
 
 constexpr int kRunTimeoutMs = 120000;
+
+// Runs `droplora args…` to its end; returns its peak resident memory (MiB, the
+// kernel's ru_maxrss) and its standard output, or -1 when it did not exit 0.
+double peakResidentMiB(const QStringList& args, QString* out) {
+    QTemporaryDir tmp;
+    const QByteArray program = QByteArrayLiteral(DROPLORA_BIN_DIR "/droplora");
+    const QByteArray outPath = tmp.filePath(QStringLiteral("stdout")).toLocal8Bit();
+    std::vector<QByteArray> storage{program};
+    for (const QString& a : args) storage.push_back(a.toLocal8Bit());
+    std::vector<char*> argv;
+    for (auto& a : storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, outPath.constData(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, program.constData(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) return -1;
+    int status = 0;
+    rusage usage{};
+    if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    QFile f(QString::fromLocal8Bit(outPath));
+    if (out && f.open(QIODevice::ReadOnly)) *out = QString::fromUtf8(f.readAll());
+    return double(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
 constexpr int kMinLossPlotHeight = 200;  // the window's promise (mainwindow.cpp)
 
 // The field of a form row by its label text ("Batch size").
@@ -92,9 +130,12 @@ private slots:
     void gaugesResetAtStop();
     void runsTableSorts();
     void heatmapExplainsItself();
+    void heatmapGroupsRealModels();
     void exportDialogOffersGgufTypes();
     void formsOfferWhatTheSchemaAllows();
     void workspaceDecidesWithoutAWindow();
+    void estimatesBeforeStart();
+    void presetsFillTheForm();
 
 private:
     QTemporaryDir m_tmp;
@@ -306,6 +347,12 @@ void TestUsability::gaugesResetAtStop() {
     const qint64 last = w.controller()->lastStep();
     QCOMPARE(status->stateText(), QStringLiteral("stopped at step %1").arg(last));
     QCOMPARE(status->stepText(), QStringLiteral("step %1 / 100000").arg(last));
+    // The desktop is told (a notification; recorded here).
+    bool notified = false;
+    for (const auto& r : Dialogs::records())
+        if (r.kind == Dialogs::Kind::Notification && r.text.contains(QStringLiteral("stopped at step %1").arg(last)))
+            notified = true;
+    QVERIFY(notified);
     // The stop left a checkpoint: now there is something to export, with a snippet for its folder.
     QVERIFY(w.exportAction()->isEnabled());
     w.exportAction()->trigger();
@@ -491,6 +538,159 @@ void TestUsability::workspaceDecidesWithoutAWindow() {
     error.clear();
     QVERIFY(!RunWorkspace::exportWouldReplace(runDir, m_tmp.filePath(QStringLiteral("workspace-export")), &error));
     QVERIFY2(error.isEmpty(), qPrintable(error));
+}
+
+void TestUsability::heatmapGroupsRealModels() {
+    // TinyLlama's shape: 22 layers × 5 adapted modules × rank 32, values that tell the cells apart.
+    const QStringList types{"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "mlp.up_proj", "mlp.down_proj"};
+    droplora::train::StatsSample sample;
+    sample.step = 40;
+    for (int layer = 0; layer < 22; ++layer)
+        for (int t = 0; t < types.size(); ++t) {
+            droplora::train::ModuleStats m;
+            m.module = QStringLiteral("model.layers.%1.%2").arg(layer).arg(types[t]).toStdString();
+            for (int c = 0; c < 32; ++c) {
+                m.keep_fraction.push_back(0.001 * layer + 0.01 * t + 0.0001 * c);
+                m.energy.push_back(1.0 + layer);
+                m.grad_norm.push_back(t);
+            }
+            sample.modules.push_back(m);
+        }
+    ChannelHeatmap heatmap;
+    heatmap.resize(600, 400);
+    heatmap.setSample(sample);
+    QCOMPARE(heatmap.rowCount(), 110);
+    // 110 rows would not fit: auto groups by layer, and the last row is the mean of every module.
+    QCOMPARE(heatmap.effectiveGrouping(), ChannelHeatmap::Grouping::Layers);
+    QCOMPARE(heatmap.displayRowCount(), 23);
+    QCOMPARE(heatmap.displayLabel(3), QStringLiteral("layer 3"));
+    QCOMPARE(heatmap.displayMembers(3).size(), 5);
+    // Layer 3's mean at channel 7: 0.003 + 0.01 · mean(0..4) + 0.0007.
+    QVERIFY(std::fabs(heatmap.displayValue(3, 7) - (0.003 + 0.02 + 0.0007)) < 1e-12);
+    QVERIFY(std::fabs(heatmap.displayValue(22, 0) - (0.001 * 10.5 + 0.02)) < 1e-12);  // all 110
+    QVERIFY2(heatmap.cellToolTip(3, 7).startsWith(QStringLiteral("layer 3 · 5 modules · channel 7\nkeep frequency: mean 0.0237")),
+             qPrintable(heatmap.cellToolTip(3, 7)));
+    heatmap.setGrouping(ChannelHeatmap::Grouping::ModuleTypes);
+    QCOMPARE(heatmap.displayRowCount(), 6);
+    QCOMPARE(heatmap.displayLabel(1), QStringLiteral("k_proj"));
+    QCOMPARE(heatmap.displayMembers(1).size(), 22);
+    QVERIFY(std::fabs(heatmap.displayValue(1, 0) - (0.001 * 10.5 + 0.01)) < 1e-12);
+    heatmap.setGrouping(ChannelHeatmap::Grouping::Modules);
+    QCOMPARE(heatmap.displayRowCount(), 111);
+    QCOMPARE(heatmap.displayValue(6, 2), heatmap.cellValue(6, 2));
+
+    // Clicking a group selects its first module.
+    heatmap.setGrouping(ChannelHeatmap::Grouping::Layers);
+    heatmap.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&heatmap));
+    QCustomPlot* plot = heatmap.plot();
+    plot->replot();
+    QSignalSpy selected(&heatmap, &ChannelHeatmap::moduleSelected);
+    const QPoint cell(int(plot->xAxis->coordToPixel(5)), int(plot->yAxis->coordToPixel(4)));
+    QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, cell);
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(selected.first().at(0).toString(), QStringLiteral("model.layers.4.self_attn.q_proj"));
+}
+
+void TestUsability::estimatesBeforeStart() {
+    // The demo in the window: the estimate once the Data tab has measured the rows' token lengths.
+    const QString demo = QStringLiteral(DROPLORA_SOURCE_DIR "/resources/configs/demo.yaml");
+    RunConfig c = droplora::config::load_run_config(demo.toStdString());
+    c.output = m_tmp.filePath(QStringLiteral("estimate/run")).toStdString();
+    MainWindow w;
+    w.setConfig(c);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTRY_VERIFY_WITH_TIMEOUT(w.datasetPanel()->longestRow() > 0, 30000);
+    EstimatePanel* estimate = w.estimatePanel();
+    QVERIFY(estimate->hasEstimate());
+    const droplora::train::Footprint f = estimate->footprint();
+    // Trainable parameters: rank × (in + out) of q, k, v, up and down in each of the 4 layers (config.json:
+    // hidden 192, 6 heads and 2 KV heads of 32, intermediate 512), of the model's 2.1 M.
+    const int64_t perLayer = 8 * ((192 + 192) + 2 * (192 + 64) + (192 + 512) + (512 + 192));
+    QCOMPARE(f.trainable_parameters, 4 * perLayer);
+    QVERIFY(f.model_parameters > 2000000 && f.model_parameters < 2300000);
+    QVERIFY2(estimate->parametersText().contains(QStringLiteral("%1 %").arg(f.trainable_percent, 0, 'f', 1)),
+             qPrintable(estimate->parametersText()));
+    QVERIFY(estimate->memoryText().contains(QStringLiteral("with gradient checkpointing")));
+    QVERIFY(f.peak_flipped_mib < f.peak_mib);
+
+    // Within 25 % of what `droplora train` keeps resident on the same run (6 steps, its own process).
+    QString out;
+    const double demoMeasured = peakResidentMiB(
+        {QStringLiteral("train"), QStringLiteral("--config"), demo, QStringLiteral("--set"), QStringLiteral("train.max_steps=6"),
+         QStringLiteral("--set"), QStringLiteral("train.eval_every=0"), QStringLiteral("--set"),
+         QStringLiteral("output=") + m_tmp.filePath(QStringLiteral("estimate/measured")), QStringLiteral("--quiet")},
+        &out);
+    QVERIFY(demoMeasured > 0);
+    qInfo("demo: estimated %.0f MiB, measured %.0f MiB", f.peak_mib, demoMeasured);
+    QVERIFY2(std::fabs(f.peak_mib - demoMeasured) <= 0.25 * demoMeasured, qPrintable(estimate->memoryText()));
+
+    // The bench's `small` shape (134 M parameters, seq 256, batch 4, rank 16) in fp32 and in bf16: the estimate
+    // it prints for its shapes against its own process's peak.
+    for (const QString precision : {QStringLiteral("fp32"), QStringLiteral("bf16")}) {
+        const double smallMeasured = peakResidentMiB(
+            {QStringLiteral("bench"), QStringLiteral("--preset"), QStringLiteral("small"), QStringLiteral("--seq"),
+             QStringLiteral("256"), QStringLiteral("--batch"), QStringLiteral("4"), QStringLiteral("--rank"),
+             QStringLiteral("16"), QStringLiteral("--steps"), QStringLiteral("1"), QStringLiteral("--warmup"),
+             QStringLiteral("0"), QStringLiteral("--rounds"), QStringLiteral("1"), QStringLiteral("--only"),
+             QStringLiteral("lora"), QStringLiteral("--stats-every"), QStringLiteral("0"), QStringLiteral("--precision"),
+             precision, QStringLiteral("--json")},
+            &out);
+        QVERIFY(smallMeasured > 0);
+        const QJsonObject row =
+            QJsonDocument::fromJson(out.split(QLatin1Char('\n'), Qt::SkipEmptyParts).last().toUtf8()).object();
+        const double smallEstimate = row.value(QStringLiteral("estimated_peak_mb")).toDouble();
+        qInfo("small %s: estimated %.0f MiB, measured %.0f MiB", qPrintable(precision), smallEstimate, smallMeasured);
+        QVERIFY2(std::fabs(smallEstimate - smallMeasured) <= 0.25 * smallMeasured, qPrintable(out));
+    }
+
+    // Time: a three-step warm-up of the form's run, scaled to its 500 steps.
+    QSignalSpy measured(estimate, &EstimatePanel::timeMeasured);
+    QVERIFY(estimate->measureTime());
+    QVERIFY(!estimate->measureButton()->isEnabled());
+    QVERIFY(measured.wait(kRunTimeoutMs));
+    QVERIFY(estimate->secondsPerStep() > 0);
+    QVERIFY2(estimate->timeText().contains(QStringLiteral("for 500 steps")), qPrintable(estimate->timeText()));
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(c.output)));  // the warm-up trains elsewhere
+    // A changed form says the figure is stale.
+    RunConfig bigger = w.config();
+    bigger.train.batch_size = 16;
+    w.setConfig(bigger);
+    QTRY_VERIFY(estimate->timeText().contains(QStringLiteral("measure again")));
+}
+
+void TestUsability::presetsFillTheForm() {
+    MainWindow w;
+    RunConfig c = tinyRunConfig(m_tmp.filePath(QStringLiteral("train.jsonl")), m_tmp.filePath(QStringLiteral("preset")));
+    c.train.batch_size = 4;
+    c.train.grad_accum = 2;
+    w.setConfig(c);
+    QComboBox* box = w.estimatePanel()->presetBox();
+    QCOMPARE(box->count(), int(droplora::config::run_presets().size()) + 1);
+    const auto pick = [&](const QString& name) {
+        const int i = box->findText(name);
+        QVERIFY(i > 0);
+        box->setCurrentIndex(i);
+        emit box->activated(i);
+        QCOMPARE(box->currentIndex(), 0);  // ready for the next pick
+    };
+    pick(QStringLiteral("Paper's settings"));
+    RunConfig after = w.config();
+    QCOMPARE(QString::fromStdString(after.adapter.method), QStringLiteral("droplora"));
+    QCOMPARE(after.adapter.rank, int64_t{32});
+    QCOMPARE(after.adapter.alpha, 64.0);
+    QCOMPARE(after.adapter.drop_rate, 0.5);
+    QCOMPARE(after.train.lr, 3e-4);
+    QCOMPARE(after.adapter.targets, (std::vector<std::string>{"q_proj", "k_proj", "v_proj", "up_proj", "down_proj"}));
+    QCOMPARE(after.output, c.output);  // the run folder and data stay
+    QCOMPARE(after.data.train, c.data.train);
+    pick(QStringLiteral("Low memory"));
+    after = w.config();
+    QCOMPARE(after.train.batch_size, int64_t{1});
+    QCOMPARE(after.train.grad_accum, int64_t{8});
+    QVERIFY(after.train.gradient_checkpointing);
+    QCOMPARE(after.adapter.rank, int64_t{32});  // earlier picks stay
 }
 
 QTEST_MAIN(TestUsability)
