@@ -237,30 +237,13 @@ void CompareSession::onScores(const QVector<ScoreJob::Score>& scores) {
             row.perplexity = scores[i].perplexity;
         }
     }
-    // Kept in each run folder for the runs table, with the base model's beside it.
-    const Row* base = nullptr;
-    for (const Row& row : m_rows)
-        if (row.isBase && row.hasExactMatch) base = &row;
-    for (const Row& row : m_rows) {
-        if (row.isBase || !row.hasExactMatch) continue;
-        droplora::run_folder::HeldOutScores kept;
-        kept.data = row.config.data.val;
-        const int i = static_cast<int>(&row - m_rows.data());
-        kept.loss = scores.value(i).loss;
-        kept.perplexity = scores.value(i).perplexity;
-        kept.exact_match = row.exactMatch;
-        kept.matched = row.matched;
-        kept.examples = row.examples;
-        kept.has_base = base != nullptr;
-        if (base) {
-            kept.base_exact_match = base->exactMatch;
-            kept.base_matched = base->matched;
-        }
-        try {
-            droplora::run_folder::write_scores(row.runDir.toStdString(), kept);
-        } catch (const std::exception& e) {
-            emit progress(tr("compare: %1").arg(QString::fromUtf8(e.what())));
-        }
+    // Kept in each run folder for the runs table, with the base model's beside it (its score is the last).
+    const bool withBase = !m_rows.isEmpty() && m_rows.last().isBase && scores.size() == m_rows.size();
+    for (int i = 0; i < m_rows.size() && i < scores.size(); ++i) {
+        if (m_rows[i].isBase) continue;
+        const QString error = ScoreJob::keepScores(m_rows[i].runDir, QString::fromStdString(m_rows[i].config.data.val),
+                                                   scores[i], withBase ? &scores.last() : nullptr);
+        if (!error.isEmpty()) emit progress(tr("compare: %1").arg(error));
     }
     emit rowsChanged();
     finish(true, QString());

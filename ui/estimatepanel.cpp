@@ -168,11 +168,7 @@ void EstimatePanel::refresh() {
             const qint64 seq = m_longestRow > 0 ? std::min<qint64>(m_longestRow, m_config.data.max_seq_len)
                                                 : m_config.data.max_seq_len;
             const bool cuda = onCuda(m_config.device);
-            // As model::resolve_precision decides: auto is bf16 on a GPU and on a CPU that multiplies bf16
-            // natively, fp32 for full fine-tuning.
-            const bool bf16 = m_config.precision == "bf16" ||
-                              (m_config.precision == "auto" && m_config.adapter.method != "full" &&
-                               (cuda || droplora::cpu_features().fast_bf16()));
+            const bool bf16 = droplora::precision_is_bf16(m_config.precision, cuda, m_config.adapter.method == "full");
             m_footprint = std::make_unique<droplora::train::Footprint>(
                 droplora::train::estimate_footprint(llama, m_config, seq, cuda, bf16));
         } catch (const std::exception& e) {

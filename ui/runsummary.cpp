@@ -164,21 +164,8 @@ void RunSummary::onScores(const QVector<ScoreJob::Score>& scores) {
     m_table->resizeColumnsToContents();
     m_table->show();
     if (scores.size() >= 2) {  // kept in the run folder for the runs table
-        droplora::run_folder::HeldOutScores kept;
-        kept.data = m_job->request().dataPath.toStdString();
-        kept.loss = scores[1].loss;
-        kept.perplexity = scores[1].perplexity;
-        kept.exact_match = scores[1].exactMatch;
-        kept.matched = scores[1].matched;
-        kept.examples = scores[1].examples;
-        kept.has_base = true;
-        kept.base_exact_match = scores[0].exactMatch;
-        kept.base_matched = scores[0].matched;
-        try {
-            droplora::run_folder::write_scores(m_runDir.toStdString(), kept);
-        } catch (const std::exception& e) {
-            emit logLine(QString::fromUtf8(e.what()));
-        }
+        const QString error = ScoreJob::keepScores(m_runDir, m_job->request().dataPath, scores[1], &scores[0]);
+        if (!error.isEmpty()) emit logLine(error);
     }
     m_note->setText(
         tr("Held-out file: %1 (greedy answers, exact match after trimming whitespace)").arg(m_job->request().dataPath));

@@ -5,6 +5,7 @@
 
 #include "backgroundjob.h"
 #include "train/preview.h"
+#include "train/run_folder.h"
 
 namespace droplora::ui {
 
@@ -18,7 +19,28 @@ ScoreJob::ScoreJob(QObject* parent)
     connect(m_job, &BackgroundJob::cancelled, this, [this] { emit failed(tr("evaluation cancelled")); });
 }
 
-ScoreJob::~ScoreJob() = default;  // m_job, a child, waits (bounded by the file's size)
+ScoreJob::~ScoreJob() = default;
+
+QString ScoreJob::keepScores(const QString& runDir, const QString& dataPath, const Score& adapter, const Score* base) {
+    droplora::run_folder::HeldOutScores kept;
+    kept.data = dataPath.toStdString();
+    kept.loss = adapter.loss;
+    kept.perplexity = adapter.perplexity;
+    kept.exact_match = adapter.exactMatch;
+    kept.matched = adapter.matched;
+    kept.examples = adapter.examples;
+    kept.has_base = base != nullptr;
+    if (base) {
+        kept.base_exact_match = base->exactMatch;
+        kept.base_matched = base->matched;
+    }
+    try {
+        droplora::run_folder::write_scores(runDir.toStdString(), kept);
+    } catch (const std::exception& e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
+}  // m_job, a child, waits (bounded by the file's size)
 
 bool ScoreJob::isRunning() const { return m_job->isRunning(); }
 

@@ -42,6 +42,12 @@ public:
         qint64 examples = 0;
     };
 
+    // Keeps a run's scores in its folder for the runs table (run_folder::write_scores):
+    // its adapter's on `dataPath`, and the base model's beside it when given.
+    // Returns the error in words, empty when written.
+    static QString keepScores(const QString& runDir, const QString& dataPath, const Score& adapter,
+                              const Score* base);
+
     explicit ScoreJob(QObject* parent = nullptr);
     ~ScoreJob() override;  // waits for a running evaluation (bounded by the file's size)
 

@@ -1,5 +1,7 @@
 #include "common/cpu_features.h"
 
+#include <utility>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <cstdint>
@@ -55,6 +57,23 @@ std::string describe_cpu_features(const CpuFeatures& f) {
     if (f.avx512_bf16) s += ", AVX512-BF16";
     if (f.amx_bf16) s += s.empty() ? "AMX-BF16" : ", AMX-BF16";
     return s;
+}
+
+bool precision_is_bf16(const std::string& precision, bool cuda, bool full_finetune, std::string* why) {
+    const auto say = [why](bool bf16, std::string text) {
+        if (why) *why = std::move(text);
+        return bf16;
+    };
+    if (precision == "fp32") return say(false, "fp32 (precision: fp32)");
+    if (precision == "bf16") return say(true, "bf16 frozen weights (precision: bf16)");
+    if (full_finetune) return say(false, "fp32 (precision auto with adapter.method full: the weights are trained)");
+    if (cuda) return say(true, "bf16 frozen weights (precision auto on a GPU)");
+    const CpuFeatures& cpu = cpu_features();
+    if (cpu.fast_bf16())
+        return say(true, "bf16 frozen weights (precision auto: the CPU has " + describe_cpu_features(cpu) +
+                             ", so oneDNN multiplies bf16 natively; precision: fp32 keeps everything fp32)");
+    return say(false, "fp32 (precision auto: the CPU has " + describe_cpu_features(cpu) +
+                          " without AVX512-BF16 or AMX-BF16, where bf16 would be emulated)");
 }
 
 }  // namespace droplora

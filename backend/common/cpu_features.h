@@ -20,4 +20,11 @@ const CpuFeatures& cpu_features();
 // "AVX-512, AVX512-BF16" / "AVX-512, AVX512-BF16, AMX-BF16" / "no AVX-512".
 std::string describe_cpu_features(const CpuFeatures& f);
 
+// The one rule for a run's `precision` (auto | fp32 | bf16, already validated):
+// whether the frozen weights are bf16. auto: bf16 on a GPU and on a CPU with
+// fast_bf16(), fp32 elsewhere and for full fine-tuning (its weights are trained).
+// `why`, when given, says what was chosen and why (for the log).
+// model::resolve_precision and the workbench's memory estimate both ask here.
+bool precision_is_bf16(const std::string& precision, bool cuda, bool full_finetune, std::string* why = nullptr);
+
 }  // namespace droplora

@@ -119,22 +119,10 @@ c10::Device resolve_device(const std::string& device, const std::string& where) 
 }
 
 c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where,
-                                  std::string* why) {
-    const auto say = [why](std::string text) {
-        if (why) *why = std::move(text);
-    };
-    if (precision == "fp32") return say("fp32 (precision: fp32)"), c10::kFloat;
-    if (precision == "bf16") return say("bf16 frozen weights (precision: bf16)"), c10::kBFloat16;
-    if (precision != "auto") fail(where, "precision '" + precision + "' is not auto, fp32 or bf16");
-    if (device.is_cuda()) return say("bf16 frozen weights (precision auto on a GPU)"), c10::kBFloat16;
-    const CpuFeatures& cpu = cpu_features();
-    if (cpu.fast_bf16())
-        return say("bf16 frozen weights (precision auto: the CPU has " + describe_cpu_features(cpu) +
-                   ", so oneDNN multiplies bf16 natively; precision: fp32 keeps everything fp32)"),
-               c10::kBFloat16;
-    return say("fp32 (precision auto: the CPU has " + describe_cpu_features(cpu) +
-               " without AVX512-BF16 or AMX-BF16, where bf16 would be emulated)"),
-           c10::kFloat;
+                                  std::string* why, bool full_finetune) {
+    if (precision != "auto" && precision != "fp32" && precision != "bf16")
+        fail(where, "precision '" + precision + "' is not auto, fp32 or bf16");
+    return precision_is_bf16(precision, device.is_cuda(), full_finetune, why) ? c10::kBFloat16 : c10::kFloat;
 }
 
 }  // namespace droplora::model

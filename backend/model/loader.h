@@ -27,9 +27,11 @@ LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options =
 // CUDA and on a CPU whose feature flags say it multiplies bf16 natively
 // (AVX512-BF16 or AMX-BF16: common/cpu_features.h), fp32 on other CPUs.
 // Adapters, optimizer state, norms' statistics, softmax and the loss stay fp32
-// either way. `why`, when given, says what was chosen and why (for the log).
+// either way; auto keeps full fine-tuning fp32. The rule itself is
+// precision_is_bf16 (common/cpu_features.h). `why`, when given, says what was
+// chosen and why (for the log).
 c10::Device resolve_device(const std::string& device, const std::string& where);
 c10::ScalarType resolve_precision(const std::string& precision, const c10::Device& device, const std::string& where,
-                                  std::string* why = nullptr);
+                                  std::string* why = nullptr, bool full_finetune = false);
 
 }  // namespace droplora::model

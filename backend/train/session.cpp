@@ -37,11 +37,7 @@ Session build_session(const config::RunConfig& cfg, const LogFn& log) {
     s.device = model::resolve_device(cfg.device, "device");
     s.full_finetune = cfg.adapter.method == "full";
     std::string precision_note;
-    // Full fine-tuning updates the weights themselves: auto keeps them fp32.
-    s.dtype = s.full_finetune && cfg.precision == "auto"
-                  ? (precision_note = "fp32 (precision auto with adapter.method full: the weights are trained)",
-                     c10::kFloat)
-                  : model::resolve_precision(cfg.precision, s.device, "precision", &precision_note);
+    s.dtype = model::resolve_precision(cfg.precision, s.device, "precision", &precision_note, s.full_finetune);
     if (log) log("precision: " + precision_note);
     if (s.full_finetune && s.dtype != torch::kFloat32)
         fail("adapter.method", "full fine-tuning needs precision fp32 (bf16 weights cannot take small updates)");

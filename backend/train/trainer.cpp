@@ -156,6 +156,7 @@ private:
     World world_;                          // one process unless launched with torchrun's variables
     std::unique_ptr<ProcessGroup> group_;  // set when world_.distributed()
     bool stop_agreed_ = false;             // a rank asked to stop; every rank stops after the same step
+    fs::path last_snapshot_;  // the live-preview snapshot this run wrote last (snapshot_if_asked)
     bool training_ = false;  // train_loop began: before it, the session may be half restored and is never saved
     bool writes() const { return world_.rank == 0; }  // rank 0 alone writes the run folder
     bool stopped() const { return group_ ? stop_agreed_ : control_.stop.load(); }
@@ -369,7 +370,7 @@ void Run::save(const char* why) {
 
 // A live preview's adapter: the weights as they are between two steps. Written
 // into a new step-N folder (a reader of the previous one is never disturbed by
-// a half-written file), then the previous ones are removed. A failure to write
+// a half-written file), then the previous one this run wrote is removed. A failure to write
 // is reported, not fatal: the run goes on.
 void Run::snapshot_if_asked() {
     if (!control_.snapshot.exchange(false)) return;
@@ -392,9 +393,12 @@ void Run::snapshot_if_asked() {
         obs_.on_snapshot("", state_.step);
         return;
     }
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root, ec))
-        if (entry.path() != dir && entry.path().filename().string().rfind("step-", 0) == 0) fs::remove_all(entry.path(), ec);
+    // Only the snapshot this run wrote before is removed, never anything else in the folder.
+    if (!last_snapshot_.empty() && last_snapshot_ != dir) {
+        std::error_code ec;
+        fs::remove_all(last_snapshot_, ec);
+    }
+    last_snapshot_ = dir;
     obs_.on_snapshot(dir.string(), state_.step);
 }
 
