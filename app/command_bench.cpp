@@ -191,6 +191,7 @@ model::LlamaModel bench_model(const Args& args, c10::Device device, c10::ScalarT
     for (auto& [name, t] : net->hf_state())
         if (t.dim() == 2) t.normal_(0, 0.02);
     net->to(device, dtype);
+    net->fuse_projections();
     return net;
 }
 
@@ -259,12 +260,15 @@ void print_table(const std::vector<Variant>& variants, const BenchOptions& o, co
                 f.estimate.logits_mib, f.estimate.runtime_mib);
 }
 
-// Two steps of `v` (fresh adapters, no warm-up) under LibTorch's profiler, as a
+// Two steps of `v` (fresh adapters, after one untimed warm-up step outside the
+// trace, so first-touch page faults stay out of it) under LibTorch's profiler, as a
 // Chrome trace: every ATen op with its thread, start and duration.
 // packaging/bench/profile_summary.py tables the ops by their own time.
 void write_profile(model::LlamaModel& net, Variant v, BenchShape shape, const std::string& path) {
 #if DROPLORA_HAVE_LEGACY_PROFILER
     shape.warmup = 0;
+    shape.steps = 1;
+    time_variant(net, v, shape, nullptr);
     shape.steps = 2;
     {
         torch::autograd::profiler::RecordProfile guard(path);

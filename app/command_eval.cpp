@@ -67,7 +67,9 @@ namespace {
 
 // The model (and adapter) the eval options name, on the chosen device.
 model::LlamaModel load_for_eval(const Args& args, const std::string& model_dir) {
-    return adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter")).net;
+    return adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter"), "--device",
+                                        args.get("precision", "auto"))
+        .net;
 }
 
 int eval_text_file(const Args& args, const std::string& model_dir) {
@@ -130,6 +132,8 @@ int run_eval(const CommandArgs& argv) {
             << "usage: droplora eval --model DIR [--adapter DIR] --text-file FILE [--device D] [--window N]\n"
                "       droplora eval --model DIR [--adapter DIR] --data FILE [--template T] [--format F]\n"
                "                     [--max-new-tokens N] [--max-seq-len N] [--no-generate] [--device D]\n"
+               "       (both) [--precision auto|fp32|bf16]: the base weights' dtype, as in training (auto: bf16\n"
+               "       on a GPU and on a CPU with AVX512-BF16 or AMX, fp32 elsewhere)\n"
                "\n"
                "--text-file: tokenizes FILE's whole text with BOS prepended (per the model's tokenizer\n"
                "policy) and prints one JSON line {\"loss\": L, \"tokens\": N}: L is the mean next-token\n"
@@ -150,7 +154,7 @@ int run_eval(const CommandArgs& argv) {
                "(lora_alpha/√r with use_rslora). An adapter that does not fit the model is an error.\n";
         return 0;
     }
-    Args args(argv, {"model", "adapter", "text-file", "data", "device", "window", "template", "format",
+    Args args(argv, {"model", "adapter", "text-file", "data", "device", "precision", "window", "template", "format",
                      "max-new-tokens", "max-seq-len"},
               {"no-generate"});
     const std::string model_dir = args.require("model");

@@ -20,19 +20,22 @@ int run_generate(const CommandArgs& argv) {
     if (wants_help(argv)) {
         std::cout << "usage: droplora generate --model DIR [--adapter DIR] --prompt TEXT [--input TEXT]\n"
                      "                        [--template T] [--max-new-tokens N] [--temperature T]\n"
-                     "                        [--top-p P] [--seed S]\n"
+                     "                        [--top-p P] [--seed S] [--device D] [--precision P]\n"
                      "\n"
+                     "--precision auto|fp32|bf16: the base weights' dtype, as in training (auto: bf16 on a GPU\n"
+                     "and on a CPU with AVX512-BF16 or AMX, fp32 elsewhere; the adapter computes in fp32).\n"
                      "--template alpaca|llama2|chatml|plain renders TEXT as the user's turn (default: none,\n"
                      "the raw text after BOS); --input is an alpaca row's input (the \"### Input:\" block).\n"
                      "temperature 0 (default) is greedy decoding.\n";
         return 0;
     }
     Args args(argv, {"model", "adapter", "prompt", "input", "template", "max-new-tokens", "temperature", "top-p",
-                     "seed", "device"});
+                     "seed", "device", "precision"});
     const std::string model_dir = args.require("model");
     io::require_model_folder(model_dir);
     const std::string prompt = args.require("prompt");
-    auto loaded = adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter"));
+    auto loaded = adapters::load_for_inference(model_dir, args.get("device", "auto"), args.get("adapter"), "--device",
+                                               args.get("precision", "auto"));
     auto& tok = loaded.tokenizer;
     auto& net = loaded.net;
     const auto ids =

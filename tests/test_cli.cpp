@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/cpu_features.h"
 #include "test_helpers.h"
 
 using droplora::testing::data_path;
@@ -23,7 +24,7 @@ class TestCli : public QObject {
 
 private slots:
     void eval_prints_golden_json() {
-        auto r = droplora_cli({"eval", "--model", model("tiny-llama-tied"), "--text-file",
+        auto r = droplora_cli({"eval", "--model", model("tiny-llama-tied"), "--precision", "fp32", "--text-file",
                                QString::fromStdString(data_path("texts/sample.txt"))});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         auto j = nlohmann::json::parse(r.out.trimmed().toStdString());
@@ -32,8 +33,39 @@ private slots:
         QVERIFY(droplora::testing::rel_diff(j["loss"].get<double>(), golden["loss"].get<double>()) <= 1e-4);
     }
 
+    // eval and generate take training's precision rule: auto is bf16 weights on a CPU whose flags say it
+    // multiplies bf16 natively (common/cpu_features.h), fp32 elsewhere. bf16 stays near the fp32 golden
+    // (2 % relative on the loss: 8 mantissa bits through 4 layers), and auto's figure is exactly the one of
+    // the precision the rule picks here.
+    void eval_precision_follows_training_rule() {
+        const auto eval_loss = [&](const char* precision) {
+            auto r = droplora_cli({"eval", "--model", model("tiny-llama-tied"), "--precision", precision, "--text-file",
+                                   QString::fromStdString(data_path("texts/sample.txt"))});
+            if (r.code != 0) qWarning("%s", qPrintable(r.err));
+            return r.code == 0 ? nlohmann::json::parse(r.out.trimmed().toStdString())["loss"].get<double>() : -1.0;
+        };
+        const double fp32 = eval_loss("fp32"), bf16 = eval_loss("bf16"), automatic = eval_loss("auto");
+        auto golden = nlohmann::json::parse(droplora::testing::read_file(data_path("models/tiny-llama-tied/golden/eval.json")));
+        QVERIFY(fp32 > 0 && bf16 > 0 && automatic > 0);
+        QVERIFY2(droplora::testing::rel_diff(bf16, golden["loss"].get<double>()) <= 2e-2,
+                 qPrintable(QString("bf16 %1 vs golden %2").arg(bf16).arg(golden["loss"].get<double>())));
+        QVERIFY(bf16 != fp32);  // the weights really were bf16
+        QCOMPARE(automatic, droplora::cpu_features().fast_bf16() ? bf16 : fp32);
+
+        const auto answer = [&](const char* precision) {
+            auto r = droplora_cli({"generate", "--model", model("tiny-llama-tied"), "--precision", precision,
+                                   "--prompt", "The", "--max-new-tokens", "8"});
+            return r.code == 0 ? r.out : QStringLiteral("error: ") + r.err;
+        };
+        QCOMPARE(answer("auto"), answer(droplora::cpu_features().fast_bf16() ? "bf16" : "fp32"));
+        auto r = droplora_cli({"eval", "--model", model("tiny-llama-tied"), "--precision", "fp16", "--text-file",
+                               QString::fromStdString(data_path("texts/sample.txt"))});
+        QVERIFY(r.code != 0);
+        QVERIFY2(r.err.contains("--precision") && r.err.contains("fp16"), qPrintable(r.err));
+    }
+
     void eval_with_adapter_prints_golden_json() {
-        auto r = droplora_cli({"eval", "--model", model("tiny-llama-gqa"), "--adapter",
+        auto r = droplora_cli({"eval", "--model", model("tiny-llama-gqa"), "--precision", "fp32", "--adapter",
                                QString::fromStdString(data_path("adapters/gqa-rslora")), "--text-file",
                                QString::fromStdString(data_path("texts/sample.txt"))});
         QVERIFY2(r.code == 0, qPrintable(r.err));

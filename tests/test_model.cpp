@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "data/tokenizer.h"
+#include "adapters/lora_adapter.h"
 #include "adapters/peft.h"
 #include "io/safetensors_torch.h"
 #include "model/lm_loss.h"
@@ -229,6 +230,92 @@ private slots:
         QVERIFY2(e.contains("bad-module") && e.contains("does not exist"), qPrintable(e));
         e = error_of([&] { adapters::load_peft_adapter(*net, data_path("models/tiny-llama-gqa")); });
         QVERIFY2(e.contains("adapter_config.json"), qPrintable(e));
+    }
+
+    // q/k/v and gate/up as one product each (model/linear.h ProjectionGroup, fused by the loader) against
+    // the same model with every projection on its own: the loss and every adapter gradient of a DropLoRA
+    // training step, with the adapters' input products shared (no input dropout) and not (dropout 0.1).
+    // Tolerance: relative L2 1e-5 in fp32 (the products' summation order may differ), 2e-2 in bf16.
+    void fused_projections_equal_separate_ones_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<bool>("bf16");
+        QTest::newRow("llama-gqa fp32") << "tiny-llama-gqa" << false;
+        QTest::newRow("qwen2 (q/k/v bias) fp32") << "tiny-qwen2" << false;
+        QTest::newRow("qwen3 (q/k norm) fp32") << "tiny-qwen3" << false;
+        QTest::newRow("llama-gqa bf16") << "tiny-llama-gqa" << true;
+    }
+
+    void fused_projections_equal_separate_ones() {
+        QFETCH(QString, model);
+        QFETCH(bool, bf16);
+        const std::string dir = data_path("models/" + model.toStdString());
+        model::LoadOptions lo;
+        lo.dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
+        auto fused = model::load_llama(dir, lo);
+        auto apart = model::load_llama(dir, lo);
+        for (auto& [name, lin] : apart->named_linears()) {  // storage of their own: one product per projection
+            lin->weight.set_data(lin->weight.clone());
+            if (lin->bias.defined()) lin->bias.set_data(lin->bias.clone());
+        }
+        for (const auto& layer : fused->layers) QVERIFY(layer->self_attn->qkv.fused() && layer->mlp->gate_up.fused());
+        QVERIFY(!apart->layers[0]->self_attn->qkv.fused() && !apart->layers[0]->mlp->gate_up.fused());
+        // Every Hugging Face name still holds its own tensor, with the file's values.
+        const auto fused_state = fused->hf_state(), apart_state = apart->hf_state();
+        QCOMPARE(fused_state.size(), apart_state.size());
+        for (size_t i = 0; i < fused_state.size(); ++i) {
+            QCOMPARE(fused_state[i].first, apart_state[i].first);
+            QVERIFY2(torch::equal(fused_state[i].second, apart_state[i].second), fused_state[i].first.c_str());
+        }
+        auto golden = io::load_all(dir + "/golden/forward.safetensors");
+        const double tol = bf16 ? 2e-2 : 1e-5;
+        const auto rel_l2 = [](const torch::Tensor& a, const torch::Tensor& b) {
+            auto a64 = a.to(torch::kFloat64), b64 = b.to(torch::kFloat64);
+            return ((a64 - b64).norm() / b64.norm().clamp_min(1e-30)).item<double>();
+        };
+        for (double dropout : {0.0, 0.1}) {
+            const auto step = [&](model::LlamaModel& net) {
+                adapters::LoraOptions o;
+                o.rank = 4, o.alpha = 8, o.drop_rate = 0.5, o.mask = adapters::MaskMode::Step, o.dropout = dropout;
+                torch::manual_seed(7);
+                std::vector<adapters::LoraAdapter> added;
+                for (auto& [name, lin] : net->named_linears()) {
+                    added.push_back(adapters::attach_lora(*lin, o));
+                    torch::NoGradGuard no_grad;
+                    added.back()->lora_B.normal_(0.0, 0.05);  // a trained-looking B, so Δ counts in the loss
+                }
+                net->train();
+                torch::manual_seed(11);  // masks and dropout drawn in the same order in both models
+                auto loss = model::causal_lm_loss(net->forward(golden.at("input_ids"), golden.at("attention_mask")),
+                                                  golden.at("labels"));
+                loss.backward();
+                std::vector<torch::Tensor> out{loss.detach()};
+                for (auto& a : added) {
+                    out.push_back(a->lora_A.grad().clone());
+                    out.push_back(a->lora_B.grad().clone());
+                }
+                for (auto& [name, lin] : net->named_linears()) lin->remove_adapter();
+                net->eval();
+                return out;
+            };
+            const auto got = step(fused), want = step(apart);
+            QCOMPARE(got.size(), want.size());
+            for (size_t i = 0; i < got.size(); ++i) {
+                const double err = rel_l2(got[i], want[i]);
+                QVERIFY2(err <= tol, qPrintable(QString("dropout %1, tensor %2: %3").arg(dropout).arg(i).arg(err)));
+            }
+            QVERIFY(want[2].abs().sum().item<double>() > 0);  // gradients reached q_proj's B
+        }
+        // A trained base weight (method: full) needs its own gradient: the group falls back to one product
+        // per projection, and the weight's gradient is autograd's.
+        auto& attn = fused->layers[0]->self_attn;
+        attn->k_proj->weight.set_requires_grad(true);
+        QVERIFY(!attn->qkv.fused());
+        auto loss = model::causal_lm_loss(fused->forward(golden.at("input_ids"), golden.at("attention_mask")),
+                                          golden.at("labels"));
+        loss.backward();
+        QVERIFY(attn->k_proj->weight.grad().defined() && attn->k_proj->weight.grad().abs().sum().item<double>() > 0);
+        attn->k_proj->weight.set_requires_grad(false);
+        QVERIFY(attn->qkv.fused());
     }
 
     void kv_cache_decoding_equals_full_forward() {

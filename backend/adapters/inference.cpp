@@ -7,14 +7,13 @@
 
 namespace droplora::adapters {
 
-c10::ScalarType inference_dtype(const c10::Device& device) { return device.is_cuda() ? torch::kBFloat16 : torch::kFloat32; }
-
 InferenceModel load_for_inference(const std::string& model_dir, const std::string& device,
-                                  const std::string& adapter_dir, const std::string& where) {
+                                  const std::string& adapter_dir, const std::string& where,
+                                  const std::string& precision, const std::string& precision_where) {
     InferenceModel m;
     m.model_dir = model_dir;
     m.device = model::resolve_device(device.empty() ? "auto" : device, where);
-    m.dtype = inference_dtype(m.device);
+    m.dtype = model::resolve_precision(precision.empty() ? "auto" : precision, m.device, precision_where);
     m.tokenizer = data::Tokenizer::load(model_dir);
     model::LoadOptions load;
     load.device = m.device;

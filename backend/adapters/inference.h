@@ -1,6 +1,8 @@
 // Loading a model to answer with: eval, generate, the workbench's preview and
 // its held-out scoring all load through here, so they agree on the device and
-// dtype (bf16 weights on CUDA, fp32 on the CPU) and on how an adapter is read.
+// dtype and on how an adapter is read. The dtype follows training's rule
+// (model::resolve_precision): `auto` is bf16 weights on CUDA and on a CPU that
+// multiplies bf16 natively, fp32 elsewhere; `fp32` is what the reference tests use.
 #pragma once
 
 #include <memory>
@@ -26,11 +28,11 @@ struct InferenceModel {
 // The model in `model_dir` on `device` ("auto", "cpu", "cuda", "cuda:1"; `where`
 // names the setting in errors), with the PEFT adapter in `adapter_dir` attached
 // when it is not empty (read by adapters/peft.h's one reader).
+// `precision` is auto|fp32|bf16 (`precision_where` names that setting in errors).
 InferenceModel load_for_inference(const std::string& model_dir, const std::string& device,
-                                  const std::string& adapter_dir = "", const std::string& where = "--device");
-
-// The dtype answers use on `device`: bf16 on CUDA, fp32 elsewhere.
-c10::ScalarType inference_dtype(const c10::Device& device);
+                                  const std::string& adapter_dir = "", const std::string& where = "--device",
+                                  const std::string& precision = "auto",
+                                  const std::string& precision_where = "--precision");
 
 // One loaded base model kept between calls (the workbench's previews and
 // scores reuse it; adapters come and go on it). Owned by its user — no

@@ -71,13 +71,20 @@ torch::Tensor LoraAdapterImpl::learned_hard_mask() const {
     return torch::zeros({r}, mask_logits.options().requires_grad(false)).index_fill_(0, top, 1.0);
 }
 
-torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
-    const double s = options_.scaling();
-    const auto dtype = x.scalar_type();
-    torch::Tensor in = x.to(lora_A.scalar_type());  // adapters compute in fp32 (bf16 base on CUDA)
+torch::Tensor LoraAdapterImpl::down(const torch::Tensor& x) {
+    torch::Tensor in = x.to(lora_A.scalar_type());  // adapters compute in fp32 (bf16 base weights)
     if (is_training() && options_.dropout > 0.0) in = torch::dropout(in, options_.dropout, true);
-    torch::Tensor z = torch::matmul(in, lora_A.t());  // [..., r]
+    return torch::matmul(in, lora_A.t());  // [..., r]
+}
 
+torch::Tensor LoraAdapterImpl::shared_down_weight() {
+    // PEFT's input dropout draws its own mask per module: then x·Aᵀ is not a shared product.
+    if (is_training() && options_.dropout > 0.0) return {};
+    return lora_A;
+}
+
+torch::Tensor LoraAdapterImpl::masked(const torch::Tensor& z) {
+    torch::Tensor out = z;
     torch::Tensor kept;  // [r] fraction of this forward's tokens that kept each channel
     if (options_.mask == MaskMode::Learned) {
         // Applied in training and evaluation alike: the learned mask is part of the model.
@@ -85,23 +92,40 @@ torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
         auto soft = torch::sigmoid(mask_logits);
         auto m = hard + soft - soft.detach();  // straight-through: forward hard, backward σ'
         const double keep = static_cast<double>(learned_kept()) / static_cast<double>(options_.rank);
-        z = z * (m / keep);
+        out = z * (m / keep);
         kept = hard;
     } else if (is_training() && options_.mask == MaskMode::Step) {
         if (!step_mask_.defined()) resample_step_mask();
-        z = z * step_mask_;
-        kept = (step_mask_ > 0).to(torch::kFloat32);
+        out = z * step_mask_;
+        kept = step_mask_ > 0;
     } else if (is_training() && options_.mask == MaskMode::Token) {
         auto keep_mask = torch::bernoulli(torch::full_like(z, 1.0 - options_.drop_rate));  // [..., r]
-        z = z * keep_mask / (1.0 - options_.drop_rate);
+        out = z * keep_mask / (1.0 - options_.drop_rate);
         kept = keep_mask.reshape({-1, options_.rank}).mean(0);
     }
     if (is_training() && !model::recomputing_activations()) {
         torch::NoGradGuard no_grad;
-        keep_sum_.add_(kept.defined() ? kept.to(keep_sum_.dtype()) : torch::ones_like(keep_sum_));
+        if (kept.defined())
+            keep_sum_.add_(kept);
+        else
+            keep_sum_.add_(1.0);
         ++keep_samples_;
     }
-    return (torch::matmul(z, lora_B.t()) * s).to(dtype);  // [..., out]
+    return out;
+}
+
+torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
+    return (torch::matmul(masked(down(x)), lora_B.t()) * options_.scaling()).to(x.scalar_type());  // [..., out]
+}
+
+torch::Tensor LoraAdapterImpl::add_up(const torch::Tensor& y, const torch::Tensor& z) {
+    const double s = options_.scaling();
+    auto u = masked(z);  // [..., r]
+    if (y.scalar_type() != u.scalar_type())  // bf16 base: Δ in fp32, cast as it joins y
+        return y + (torch::matmul(u, lora_B.t()) * s).to(y.scalar_type());
+    // y + s·u·Bᵀ in one GEMM: no separate [..., out] pass for the scale or the sum.
+    auto y2 = y.reshape({-1, out_features_});
+    return torch::addmm(y2, u.reshape({-1, options_.rank}), lora_B.t(), /*beta=*/1.0, /*alpha=*/s).view(y.sizes());
 }
 
 torch::Tensor LoraAdapterImpl::take_keep_counts(int64_t* samples) {

@@ -54,6 +54,10 @@ public:
     // x [..., in] → Δh [..., out], in x's dtype.
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor delta(const torch::Tensor& x) override { return forward(x); }
+    // y + s·B·(m ⊙ z)/keep with z = A·drop(x): in one addmm (s as its α) when y is fp32.
+    torch::Tensor add_delta(const torch::Tensor& y, const torch::Tensor& x) override { return add_up(y, down(x)); }
+    torch::Tensor shared_down_weight() override;  // A, unless input dropout applies
+    torch::Tensor add_up(const torch::Tensor& y, const torch::Tensor& z) override;
 
     // Re-initialises A (kaiming-uniform) and B (zero) from the global torch RNG.
     void reset_parameters();
@@ -83,6 +87,8 @@ public:
     torch::Tensor mask_logits;  // [r]       trainable, learned mode only (undefined otherwise)
 
 private:
+    torch::Tensor down(const torch::Tensor& x);  // z = A·drop(x) [..., r] fp32
+    torch::Tensor masked(const torch::Tensor& z);  // m ⊙ z / keep, counting the channels kept
     torch::Tensor learned_hard_mask() const;  // [r] 0/1, learned mode
     int64_t learned_kept() const;             // ⌈(1−p)·r⌉, at least 1
 

@@ -66,20 +66,22 @@ AttentionImpl::AttentionImpl(const LlamaConfig& cfg)
         q_norm = register_parameter("q_norm", torch::ones({head_dim_}), false);
         k_norm = register_parameter("k_norm", torch::ones({head_dim_}), false);
     }
+    qkv = ProjectionGroup({q_proj, k_proj, v_proj});
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCache* cache, int64_t layer) {
     const int64_t B = x.size(0), T = x.size(1);
-    auto q = q_proj->forward(x).view({B, T, heads_, head_dim_});     // [B, T, h, d]
-    auto k = k_proj->forward(x).view({B, T, kv_heads_, head_dim_});  // [B, T, kv, d]
+    auto qkv_out = qkv.forward(x);                                       // [B, T, h·d], [B, T, kv·d] ×2
+    auto q = qkv_out[0].reshape({B, T, heads_, head_dim_});     // [B, T, h, d]
+    auto k = qkv_out[1].reshape({B, T, kv_heads_, head_dim_});  // [B, T, kv, d]
     if (q_norm.defined()) {  // Qwen3: every head normalised over d, before RoPE
         q = rms_norm(q, q_norm, eps_);
         k = rms_norm(k, k_norm, eps_);
     }
     q = q.transpose(1, 2);                                                            // [B, h, T, d]
     k = k.transpose(1, 2);                                                            // [B, kv, T, d]
-    auto v = v_proj->forward(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, kv, T, d]
+    auto v = qkv_out[2].reshape({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, kv, T, d]
     q = apply_rope(q, cos, sin);
     k = apply_rope(k, cos, sin);
     if (cache) {
@@ -94,31 +96,36 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
         cache->keys[layer] = k;
         cache->values[layer] = v;
     }
-    const int64_t groups = heads_ / kv_heads_;
-    if (groups > 1) {  // query head h reads kv head h / groups
+    const int64_t groups = heads_ / kv_heads_;  // query head h reads kv head h / groups (GQA)
+    torch::Tensor out;
+#if TORCH_VERSION_MAJOR >= 2
+    if (groups > 1) {
         k = k.repeat_interleave(groups, 1);
         v = v.repeat_interleave(groups, 1);
     }
-    torch::Tensor out;
-#if TORCH_VERSION_MAJOR >= 2
     // Fused kernels (flash / memory-efficient on CUDA); the mask is additive.
     out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? mask.to(q.scalar_type()) : mask, 0.0,
                                            /*is_causal=*/false);
 #else
+    // The `groups` query heads that read one kv head are stacked along the rows, so each (batch, kv
+    // head) is one product and k, v are never repeated: q [B, kv, g, T, d] → [B·kv, g·T, d].
     // scores = mask + (q·kᵀ)/√d in one baddbmm: the scale and the mask ride on the product instead of
-    // two more passes over the [B, h, T, Tk] scores (and two more in the backward pass).
+    // two more passes over the scores (and two more in the backward pass).
     const int64_t Tk = k.size(2);
     const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-    auto q3 = q.reshape({B * heads_, T, head_dim_});
-    auto kt = k.reshape({B * heads_, Tk, head_dim_}).transpose(1, 2);  // [B·h, d, Tk]
-    torch::Tensor scores;
+    auto q3 = q.reshape({B * kv_heads_, groups * T, head_dim_});
+    auto kt = k.reshape({B * kv_heads_, Tk, head_dim_}).transpose(1, 2);  // [B·kv, d, Tk]
+    torch::Tensor scores;                                                  // [B·kv, g·T, Tk]
     if (mask.defined())
-        scores = torch::baddbmm(mask.to(q.scalar_type()).expand({B, heads_, T, Tk}).reshape({B * heads_, T, Tk}), q3,
-                                kt, /*beta=*/1.0, /*alpha=*/scale);
+        scores = torch::baddbmm(mask.to(q.scalar_type())
+                                    .unsqueeze(1)
+                                    .expand({B, kv_heads_, groups, T, Tk})
+                                    .reshape({B * kv_heads_, groups * T, Tk}),
+                                q3, kt, /*beta=*/1.0, /*alpha=*/scale);
     else
         scores = torch::bmm(q3, kt).mul_(scale);
-    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());  // [B·h, T, Tk]
-    out = torch::bmm(probs, v.reshape({B * heads_, Tk, head_dim_})).view({B, heads_, T, head_dim_});  // [B, h, T, d]
+    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    out = torch::bmm(probs, v.reshape({B * kv_heads_, Tk, head_dim_})).view({B, heads_, T, head_dim_});  // [B, h, T, d]
 #endif
     out = out.transpose(1, 2).reshape({B, T, heads_ * head_dim_});
     return o_proj->forward(out);
@@ -128,10 +135,12 @@ MlpImpl::MlpImpl(const LlamaConfig& cfg) {
     gate_proj = register_module("gate_proj", Linear(cfg.hidden_size, cfg.intermediate_size, cfg.mlp_bias));
     up_proj = register_module("up_proj", Linear(cfg.hidden_size, cfg.intermediate_size, cfg.mlp_bias));
     down_proj = register_module("down_proj", Linear(cfg.intermediate_size, cfg.hidden_size, cfg.mlp_bias));
+    gate_up = ProjectionGroup({gate_proj, up_proj});
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return down_proj->forward(F::silu(gate_proj->forward(x)) * up_proj->forward(x));
+    auto gu = gate_up.forward(x);  // [B, T, I] ×2
+    return down_proj->forward(F::silu(gu[0]) * gu[1]);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& cfg) : eps_(cfg.rms_norm_eps) {
@@ -211,6 +220,13 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids, const torc
     auto h = hidden_states(input_ids, attention_mask, cache);
     torch::Tensor logits = cfg_.tie_word_embeddings ? F::linear(h, embed_tokens) : lm_head->forward(h);
     return logits.to(torch::kFloat32);
+}
+
+void LlamaModelImpl::fuse_projections() {
+    for (auto& layer : layers) {
+        layer->self_attn->qkv.fuse();
+        layer->mlp->gate_up.fuse();
+    }
 }
 
 std::vector<std::pair<std::string, Linear>> LlamaModelImpl::named_linears() const {

@@ -9,7 +9,7 @@
 //
 // attn: q [B, heads, T, d], k/v [B, kv_heads, T, d] (Qwen3: each head of q and
 // k RMS-normalised over d first) with rotate-half RoPE on q and k, k/v
-// repeated to the query heads (GQA), causal + padding mask (Mistral: + the
+// shared by heads/kv_heads query heads (GQA), causal + padding mask (Mistral: + the
 // sliding window, key j visible from query i when i − j < W), softmax in fp32.
 // Biases: q/k/v and o as config.json says (Qwen2: q/k/v only). Every projection is a model::Linear an adapter can hang on,
 // addressable by its Hugging Face name (model.layers.N.self_attn.q_proj, ...).
@@ -50,6 +50,7 @@ public:
 
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
     torch::Tensor q_norm, k_norm;  // [d], Qwen3 only (undefined otherwise)
+    ProjectionGroup qkv;           // q, k, v: one product of x once fused
 
 private:
     int64_t heads_, kv_heads_, head_dim_;
@@ -62,6 +63,7 @@ public:
     explicit MlpImpl(const LlamaConfig& cfg);
     torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) · up(x))
     Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+    ProjectionGroup gate_up;  // gate, up: one product of x once fused
 };
 TORCH_MODULE(Mlp);
 
@@ -101,6 +103,11 @@ public:
     std::vector<std::pair<std::string, Linear>> named_linears() const;
     // The Hugging Face tensor names and the tensors that hold them.
     std::vector<std::pair<std::string, torch::Tensor>> hf_state() const;
+
+    // Every layer's q/k/v and gate/up weights as rows of one tensor each (model/linear.h
+    // ProjectionGroup), for one GEMM per group. Call once the weights are loaded and on their
+    // device and dtype (load_llama does); names, adapters and export are unchanged.
+    void fuse_projections();
 
     const LlamaConfig& config() const { return cfg_; }
     // Recompute each layer's activations in the backward pass (training only):

@@ -92,6 +92,7 @@ LlamaModel load_llama(const std::string& model_dir, const LoadOptions& options) 
         target.set_data(t.to(options.device, options.dtype));
     }
     model->to(options.device);  // buffers (inv_freq) follow; weights are already there
+    model->fuse_projections();
     model->eval();
     return model;
 }

@@ -6,7 +6,7 @@
 # demo.yaml's settings (its data paths overridden) and evaluated.
 #
 # usage: resources/demo/evaluate_demo.sh [--seeds "42 43 44"] [--all-tasks] [--precision auto|fp32|bf16]
-# (--precision sets the runs' `precision`; default: the configs' auto).
+# (--precision sets the runs' `precision` and eval's; default: the configs' auto).
 # environment: DROPLORA (default build/bin/droplora). Runs go to runs/ at the top
 # of the repository (runs/demo-s42, runs/demo-lora-s42, …, runs/demo-<task>),
 # each with its console log beside it (runs/<name>.log).
@@ -32,7 +32,7 @@ done
 mkdir -p "$root/runs"
 
 evaluate() {  # evaluate LABEL TEST_FILE [ADAPTER]
-    local args=(eval --model "$base" --data "$2" --max-new-tokens 32)
+    local args=(eval --model "$base" --data "$2" --max-new-tokens 32 --precision "$precision")
     [ -n "${3:-}" ] && args+=(--adapter "$3")
     printf '%-40s %s\n' "$1" "$("$droplora" "${args[@]}")"
 }
